@@ -1,0 +1,3 @@
+from btcn.cli.app import main
+
+main()

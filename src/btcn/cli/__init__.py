@@ -1,0 +1,1 @@
+"""The ``btcn`` command line: thin commands that parse options, call one stage, render the result."""

@@ -1,0 +1,83 @@
+"""The ``btcn`` application: the top-level options and the command table.
+
+Command modules import only typer and the standard library at import time, so ``btcn --help``
+stays fast; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from btcn import __version__
+from btcn.cli import cmd_core
+from btcn.cli.context import STATE
+
+HELP = """btcn: a BTC delta-neutral rebalancer for Gate.io (spot + hedge-mode USDT perpetuals).
+
+A rebalance is a pipeline of small deterministic steps that pass JSON between them:
+
+  btcn plan --snapshot snap.json --candles spot.csv | btcn execute --dry-run
+
+stdout carries data only; logs and tables go to stderr. Exit codes: 0 ok, 1 internal error,
+2 usage, 3 invalid input, 4 configuration, 5 guardrail refused, 6 exchange error,
+7 partial execution, 8 audit drift, 9 resource limit, 130 interrupted.
+"""
+
+app = typer.Typer(
+    name="btcn",
+    help=HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"btcn {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (never secrets).")
+    ] = False,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level", help="DEBUG, INFO, WARNING or ERROR (stderr).", case_sensitive=False
+        ),
+    ] = "INFO",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No tables or progress on stderr.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    STATE.debug = STATE.debug or debug
+    STATE.log_level = log_level.upper()
+    STATE.quiet = quiet
+    from btcn.runtime.logs import setup_logging
+
+    setup_logging(STATE.log_level)
+
+
+app.command("weights")(cmd_core.weights)
+app.command("plan")(cmd_core.plan)
+app.command("execute")(cmd_core.execute)
+app.command("schema")(cmd_core.schema)
+
+
+def main() -> None:
+    try:
+        app(prog_name="btcn")
+    except BrokenPipeError:  # downstream closed the pipe (e.g. `| head`): not an error
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,100 @@
+"""Human-readable tables on stderr (never on stdout)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from btcn.cli.console import err_console
+from btcn.cli.context import STATE
+
+if TYPE_CHECKING:
+    from btcn.contracts import ExecutionReport, Plan, Weights
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{x * 100:+.3f}%"  # noqa: PLR0124 - NaN check
+
+
+def weights_table(weights: Weights) -> None:
+    if STATE.quiet:
+        return
+    from rich.table import Table
+
+    table = Table(title=f"NAV {weights.nav_usdt:.2f} USDT", title_justify="left")
+    for col in ("leg", "qty BTC", "notional USDT", "weight", "target", "drift"):
+        table.add_column(col, justify="right" if col != "leg" else "left")
+    for leg in weights.legs:
+        table.add_row(
+            leg.leg, f"{leg.qty_btc:.6f}", f"{leg.notional_usdt:.2f}", _pct(leg.weight),
+            _pct(leg.target), _pct(leg.drift),
+        )  # fmt: skip
+    err_console().print(table)
+    err_console().print(
+        f"net delta {weights.net_delta_btc:.6f} BTC ({weights.net_delta_pct_nav:+.3f}% of NAV)"
+    )
+
+
+def plan_table(plan: Plan) -> None:
+    if STATE.quiet:
+        return
+    from rich.table import Table
+
+    console = err_console()
+    thr = plan.threshold
+    console.print(
+        f"[bold]plan[/] {plan.status}  NAV {plan.nav_usdt:.2f} USDT  thr {thr.thr * 100:.3f}% "
+        f"({thr.source}; {thr.note})  signal {plan.signal.value}"
+    )
+    table = Table(show_edge=False)
+    for col in ("leg", "weight", "target", "drift", "order"):
+        table.add_column(col, justify="left" if col in ("leg", "order") else "right")
+    orders = {
+        o.leg: f"{o.action} {o.qty_venue} {o.venue_unit} @ {o.limit_price_usdt}"
+        for o in plan.orders
+    }
+    for b in plan.blocked:
+        orders[b.leg] = f"[yellow]blocked[/] {b.action} {b.qty_btc} BTC ({b.rule})"
+    for d in plan.dropped:
+        orders.setdefault(d.leg, f"[dim]dropped {d.action}: {d.reason}[/]")
+    for w in plan.weights:
+        table.add_row(w.leg, _pct(w.weight), _pct(w.target), _pct(w.drift), orders.get(w.leg, ""))
+    console.print(table)
+    for g in plan.guardrails:
+        if not g.ok:
+            console.print(
+                f"[bold yellow]guardrail {g.name}[/]: {g.detail} ({g.value} vs limit {g.limit}; {g.effect})"
+            )
+    if plan.cooldown.active:
+        console.print(f"cooldown active until {plan.cooldown.next_allowed_ms} ms")
+
+
+def execution_table(report: ExecutionReport) -> None:
+    if STATE.quiet:
+        return
+    from rich.table import Table
+
+    console = err_console()
+    console.print(
+        f"[bold]execution[/] {report.status} on {report.venue}{' (dry run)' if report.dry_run else ''}: {report.note}"
+    )
+    if not report.orders:
+        return
+    table = Table(show_edge=False)
+    for col in (
+        "leg",
+        "action",
+        "requested",
+        "filled",
+        "avg price",
+        "fee USDT",
+        "liquidity",
+        "status",
+    ):
+        table.add_column(col)
+    for o in report.orders:
+        table.add_row(
+            o.leg, o.action, str(o.requested_qty_venue), str(o.filled_qty_venue),
+            f"{o.avg_price_usdt:.2f}" if o.avg_price_usdt is not None else "-",
+            f"{o.fee_usdt:.4f}", o.liquidity, o.status,
+        )  # fmt: skip
+    console.print(table)

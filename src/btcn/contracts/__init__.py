@@ -1,0 +1,146 @@
+"""Data contracts passed between stages: frozen, versioned pydantic models (JSON) and Arrow schemas.
+
+Every artefact carries ``kind``, ``schema_version`` and ``as_of_ms``. Readers reject an unknown
+kind or version with one clear line; writers emit Decimal values as strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from btcn.contracts.base import Artifact, Model
+from btcn.contracts.enums import LEGS, Action, Leg, Liquidity, Side, Signal
+from btcn.contracts.execution import ExecutionReport, Fill, OrderExecution
+from btcn.contracts.plan import (
+    BlockedOrder,
+    CooldownInfo,
+    DroppedOrder,
+    GuardrailResult,
+    Plan,
+    PlannedOrder,
+    SignalInfo,
+    ThresholdInfo,
+)
+from btcn.contracts.snapshot import (
+    Balances,
+    PerpPosition,
+    PerpPositions,
+    PerpSpec,
+    Prices,
+    Snapshot,
+    SpotSpec,
+)
+from btcn.contracts.weights import LegWeight, Weights
+from btcn.errors import InvalidInputError
+
+__all__ = [
+    "ARTIFACTS",
+    "LEGS",
+    "Action",
+    "Artifact",
+    "Balances",
+    "BlockedOrder",
+    "CooldownInfo",
+    "DroppedOrder",
+    "ExecutionReport",
+    "Fill",
+    "GuardrailResult",
+    "Leg",
+    "LegWeight",
+    "Liquidity",
+    "Model",
+    "OrderExecution",
+    "PerpPosition",
+    "PerpPositions",
+    "PerpSpec",
+    "Plan",
+    "PlannedOrder",
+    "Prices",
+    "Side",
+    "Signal",
+    "SignalInfo",
+    "Snapshot",
+    "SpotSpec",
+    "ThresholdInfo",
+    "Weights",
+    "dump_json",
+    "format_validation_error",
+    "json_digest",
+    "parse_artifact",
+]
+
+ARTIFACTS: dict[str, type[Artifact]] = {
+    "snapshot": Snapshot,
+    "weights": Weights,
+    "plan": Plan,
+    "execution_report": ExecutionReport,
+}
+
+A = TypeVar("A", bound=Artifact)
+
+
+def dump_json(model: Model) -> str:
+    """The canonical JSON text of an artefact: indented, key order fixed by the model, newline."""
+    return model.model_dump_json(indent=2) + "\n"
+
+
+def json_digest(text: str | bytes) -> str:
+    """SHA-256 hex digest of a canonical JSON text."""
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> str:
+    """One readable line from a pydantic ValidationError (first problem, plus a count)."""
+    problems = err.errors(include_url=False, include_context=False, include_input=False)
+    first = problems[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return f"{prefix}{loc}: {msg}{more}"
+
+
+def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") -> A:
+    """Parse and validate one artefact of the expected kind; raise InvalidInputError otherwise."""
+    want_kind = expected.model_fields["kind"].default
+    want_version = expected.model_fields["schema_version"].default
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{source}: not UTF-8 text") from exc
+    if not data.strip():
+        raise InvalidInputError(
+            f"{source}: empty input, expected a {want_kind} JSON document",
+            hint="did the previous stage of the pipeline fail?",
+        )
+    try:
+        raw = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{source}: expected a JSON object of kind {want_kind!r}")
+    kind = raw.get("kind")
+    if kind != want_kind:
+        raise InvalidInputError(
+            f"{source}: expected kind {want_kind!r}, got {kind!r}",
+            hint=f"pass the output of the stage that writes a {want_kind}",
+        )
+    version = raw.get("schema_version")
+    if version != want_version:
+        raise InvalidInputError(
+            f"{source}: {want_kind} schema_version {version!r} is not supported "
+            f"(this btcn reads version {want_version})"
+        )
+    try:
+        return expected.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInputError(format_validation_error(exc, prefix=f"{source}: ")) from exc

@@ -1,0 +1,80 @@
+"""``snapshot``: the state of the account and the market at one instant."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from btcn.contracts.base import Artifact, Model
+
+NonNegative = Field(ge=0)
+
+
+class Prices(Model):
+    """Venue prices in USDT per BTC. Bid/ask are optional (unknown on some venues)."""
+
+    spot_last_usdt: Decimal = Field(gt=0)
+    perp_mark_usdt: Decimal = Field(gt=0)
+    perp_last_usdt: Decimal | None = Field(default=None, gt=0)
+    spot_bid_usdt: Decimal | None = Field(default=None, gt=0)
+    spot_ask_usdt: Decimal | None = Field(default=None, gt=0)
+    perp_bid_usdt: Decimal | None = Field(default=None, gt=0)
+    perp_ask_usdt: Decimal | None = Field(default=None, gt=0)
+
+
+class Balances(Model):
+    """Wallet balances. ``futures_usdt`` is the futures wallet excluding unrealised PnL."""
+
+    spot_usdt: Decimal = NonNegative
+    spot_btc: Decimal = NonNegative
+    futures_usdt: Decimal
+
+
+class PerpPosition(Model):
+    """One side of the hedge-mode perpetual position, size as a non-negative contract count."""
+
+    size_contracts: Decimal = NonNegative
+    entry_price_usdt: Decimal | None = Field(default=None, gt=0)
+
+
+class PerpPositions(Model):
+    BTC_PERP_LONG: PerpPosition = PerpPosition(size_contracts=Decimal(0))
+    BTC_PERP_SHORT: PerpPosition = PerpPosition(size_contracts=Decimal(0))
+
+
+class SpotSpec(Model):
+    """Trading rules of the spot pair (Gate ``/spot/currency_pairs/BTC_USDT``)."""
+
+    pair: str = "BTC_USDT"
+    step_btc: Decimal = Field(default=Decimal("0.000001"), gt=0)
+    min_qty_btc: Decimal = Field(default=Decimal("0.00001"), ge=0)
+    tick_usdt: Decimal = Field(default=Decimal("0.1"), gt=0)
+    min_notional_usdt: Decimal = Field(default=Decimal("3"), ge=0)
+
+
+class PerpSpec(Model):
+    """Contract spec of the USDT perpetual (Gate ``/futures/usdt/contracts/BTC_USDT``)."""
+
+    contract: str = "BTC_USDT"
+    multiplier_btc: Decimal = Field(default=Decimal("0.0001"), gt=0)
+    min_size_contracts: Decimal = Field(default=Decimal(1), gt=0)
+    step_contracts: Decimal = Field(default=Decimal(1), gt=0)
+    tick_usdt: Decimal = Field(default=Decimal("0.1"), gt=0)
+    min_notional_usdt: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class Snapshot(Artifact):
+    kind: Literal["snapshot"] = "snapshot"
+    schema_version: Literal[1] = 1
+    venue: str = Field(min_length=1)
+    p_ref_usdt: Decimal = Field(gt=0, description="Reference price P_ref: Binance spot close")
+    p_ref_as_of_ms: int | None = Field(
+        default=None, description="Close time of the candle P_ref was read from"
+    )
+    prices: Prices
+    balances: Balances
+    positions: PerpPositions = PerpPositions()
+    spot_spec: SpotSpec = SpotSpec()
+    perp_spec: PerpSpec = PerpSpec()

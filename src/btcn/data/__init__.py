@@ -1,0 +1,1 @@
+"""Readers for market data and signal files (the edge: files in, validated arrays out)."""

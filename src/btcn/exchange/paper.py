@@ -1,0 +1,137 @@
+"""The paper venue: a documented, deterministic fill model over a paper account.
+
+Fill model for one planned order (quantities in venue units: BTC for spot, contracts for perps):
+
+1. PostOnly phase: ``maker_fill_fraction`` of the order (rounded down to the venue step) fills at
+   the plan's limit price and pays the maker fee.
+2. After the PostOnly window the remainder goes Market: it fills at the leg's valuation price from
+   the plan, moved against us by ``slippage`` (buys pay ``price * (1 + slippage)``, sells receive
+   ``price * (1 - slippage)``), and pays the taker fee.
+3. Spot is never leveraged: a spot buy is cut to what the USDT balance pays for (fee included) and a
+   spot sell to the BTC held, rounded down to the step; the order then reports ``partially_filled``.
+
+Fees are charged in USDT on notional (spot buys too; Gate would charge a spot buy's fee in BTC —
+the amount is the same, booked in the quote currency to keep the BTC balance an exact step
+multiple). Perp fills update the hedge-mode position with the same :class:`PositionTracker` the
+backtester uses; realised PnL and fees settle in the futures wallet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from btcn.contracts.enums import Action, Leg
+from btcn.contracts.plan import PlannedOrder
+from btcn.core.book import Book
+from btcn.core.legs import SIDE_OF
+from btcn.core.money import ONE, ZERO, round_down_to_step
+from btcn.core.positions import PositionTracker
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRates:
+    spot_maker: Decimal
+    spot_taker: Decimal
+    perp_maker: Decimal
+    perp_taker: Decimal
+
+    def rate(self, leg: Leg, maker: bool) -> Decimal:
+        if leg is Leg.BTC_SPOT:
+            return self.spot_maker if maker else self.spot_taker
+        return self.perp_maker if maker else self.perp_taker
+
+
+@dataclass(frozen=True, slots=True)
+class PaperFill:
+    qty_venue: Decimal
+    qty_btc: Decimal
+    price_usdt: Decimal
+    fee_usdt: Decimal
+    maker: bool
+
+
+def simulate_order(
+    order: PlannedOrder,
+    valuation_price: Decimal,
+    step_venue: Decimal,
+    btc_per_unit: Decimal,
+    fees: FeeRates,
+    maker_fill_fraction: Decimal,
+    slippage: Decimal,
+) -> list[PaperFill]:
+    """The fills of one order under the paper fill model (no balance check; see apply)."""
+    buy = SIDE_OF[order.action].value == "BUY"
+    maker_qty = round_down_to_step(order.qty_venue * maker_fill_fraction, step_venue)
+    taker_qty = order.qty_venue - maker_qty
+    fills = []
+    if maker_qty > 0:
+        price = order.limit_price_usdt
+        qty_btc = maker_qty * btc_per_unit
+        fee = qty_btc * price * fees.rate(order.leg, True)
+        fills.append(PaperFill(maker_qty, qty_btc, price, fee, True))
+    if taker_qty > 0:
+        price = valuation_price * (ONE + slippage if buy else ONE - slippage)
+        qty_btc = taker_qty * btc_per_unit
+        fee = qty_btc * price * fees.rate(order.leg, False)
+        fills.append(PaperFill(taker_qty, qty_btc, price, fee, False))
+    return fills
+
+
+def clip_spot_fill(
+    fill: PaperFill, buy: bool, book: Book, step_btc: Decimal, fee_rate: Decimal
+) -> PaperFill | None:
+    """Cut a spot fill so it never overdraws USDT (buys) or BTC (sells)."""
+    if buy:
+        affordable = round_down_to_step(
+            book.spot_usdt / (fill.price_usdt * (ONE + fee_rate)), step_btc
+        )
+        qty = min(fill.qty_btc, affordable)
+    else:
+        qty = min(fill.qty_btc, round_down_to_step(book.spot_btc, step_btc))
+    if qty <= 0:
+        return None
+    if qty == fill.qty_btc:
+        return fill
+    return PaperFill(qty, qty, fill.price_usdt, qty * fill.price_usdt * fee_rate, fill.maker)
+
+
+def apply_fill(
+    book: Book, leg: Leg, action: Action, fill: PaperFill, multiplier_btc: Decimal, ts_ms: int
+) -> tuple[Book, Decimal]:
+    """The book after one fill, and the PnL it realised (perp legs only)."""
+    buy = SIDE_OF[action].value == "BUY"
+    if leg is Leg.BTC_SPOT:
+        cash = fill.qty_btc * fill.price_usdt
+        if buy:
+            return replace(
+                book,
+                spot_usdt=book.spot_usdt - cash - fill.fee_usdt,
+                spot_btc=book.spot_btc + fill.qty_btc,
+            ), ZERO
+        return replace(
+            book,
+            spot_usdt=book.spot_usdt + cash - fill.fee_usdt,
+            spot_btc=book.spot_btc - fill.qty_btc,
+        ), ZERO
+    long_leg = leg is Leg.BTC_PERP_LONG
+    tracker = PositionTracker(leg.value)
+    contracts = book.long_contracts if long_leg else book.short_contracts
+    entry = book.long_entry_usdt if long_leg else book.short_entry_usdt
+    tracker.seed(contracts * multiplier_btc, entry, ts_ms, 1 if long_leg else -1)
+    signed = fill.qty_btc if buy else -fill.qty_btc
+    effect = tracker.apply(signed, fill.price_usdt, ts_ms)
+    if effect.flipped:
+        raise ValueError(f"{action} of {fill.qty_btc} BTC exceeds the {leg} position")
+    new_contracts = tracker.qty_btc / multiplier_btc
+    new_entry = tracker.entry_price if tracker.qty_btc > 0 else ZERO
+    wallet = book.futures_usdt + effect.realized_pnl_usdt - fill.fee_usdt
+    if long_leg:
+        book = replace(
+            book, long_contracts=new_contracts, long_entry_usdt=new_entry, futures_usdt=wallet
+        )
+    else:
+        book = replace(
+            book, short_contracts=new_contracts, short_entry_usdt=new_entry, futures_usdt=wallet
+        )
+    return book, effect.realized_pnl_usdt

@@ -1,0 +1,1 @@
+"""The imperative shell's helpers: settings, clock, state store, atomic files, policies."""

@@ -1,0 +1,238 @@
+"""The one settings model: ``btcn.toml`` plus ``BTCN_<SECTION>__<KEY>`` environment variables.
+
+Precedence (highest first): environment variables, the TOML file, built-in defaults. The file is
+found at ``--config PATH``, else ``$BTCN_CONFIG``, else ``./btcn.toml`` if it exists. Unknown keys
+and invalid values are errors that name the key. Core functions never see this object: stages
+translate it into explicit parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from btcn.errors import ConfigError
+from btcn.runtime.durations import parse_duration_ms
+
+CONFIG_ENV = "BTCN_CONFIG"
+DEFAULT_CONFIG_FILE = "btcn.toml"
+
+
+def _check_duration(value: str) -> str:
+    parse_duration_ms(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class StrategySettings(Section):
+    targets: dict[str, Fraction] = Field(
+        default_factory=lambda: {"BTC_SPOT": 0.5, "BTC_PERP_LONG": 0.0, "BTC_PERP_SHORT": 0.5}
+    )
+    threshold_floor: Fraction = 0.005
+    atr_multiplier: Annotated[float, Field(ge=0)] = 0.2
+    atr_window: Duration = "24h"
+    atr_periods: Annotated[int, Field(ge=1, le=1000)] = 14
+    cooldown: Duration = "60m"
+    apply_signal_logic: bool = True
+    signal_max_age: Duration = "24h"
+
+    @field_validator("targets")
+    @classmethod
+    def _legs(cls, value: dict[str, float]) -> dict[str, float]:
+        legs = ("BTC_SPOT", "BTC_PERP_LONG", "BTC_PERP_SHORT")
+        unknown = sorted(set(value) - set(legs))
+        if unknown:
+            raise ValueError(f"unknown leg(s) {', '.join(unknown)}; legs are {', '.join(legs)}")
+        full = {leg: float(value.get(leg, 0.0)) for leg in legs}
+        if full["BTC_SPOT"] + full["BTC_PERP_LONG"] > 1.0 + 1e-12:
+            raise ValueError("BTC_SPOT + BTC_PERP_LONG targets exceed 1.0 of NAV")
+        return full
+
+    @property
+    def atr_window_ms(self) -> int:
+        return parse_duration_ms(self.atr_window)
+
+    @property
+    def cooldown_ms(self) -> int:
+        return parse_duration_ms(self.cooldown)
+
+    @property
+    def signal_max_age_ms(self) -> int:
+        return parse_duration_ms(self.signal_max_age)
+
+
+class FeeSettings(Section):
+    """Fee rates as fractions of notional (Gate VIP0 defaults)."""
+
+    spot_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = 0.001
+    spot_taker: Annotated[float, Field(ge=0, le=0.01)] = 0.001
+    perp_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = 0.0002
+    perp_taker: Annotated[float, Field(ge=0, le=0.01)] = 0.0005
+
+
+class GuardrailSettings(Section):
+    """Safe-mode limits. A tripped limit empties the plan (or keeps risk-reducing orders only)."""
+
+    max_data_age: Duration = "15m"
+    max_price_deviation: Annotated[float, Field(gt=0)] = 0.01
+    max_order_notional_usdt: Annotated[float, Field(gt=0)] = 250_000.0
+    max_net_delta: Annotated[float, Field(gt=0)] = 0.2
+
+    @property
+    def max_data_age_ms(self) -> int:
+        return parse_duration_ms(self.max_data_age)
+
+
+class ExecutionSettings(Section):
+    """How ``btcn execute`` works orders (paper venue and, later, live)."""
+
+    post_only_window: Duration = "5s"
+    slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
+    paper_maker_fill_fraction: Fraction = 0.5
+
+    @property
+    def post_only_window_ms(self) -> int:
+        return parse_duration_ms(self.post_only_window)
+
+
+class PaperSettings(Section):
+    """Opening balances of the paper account, used the first time the state store is created."""
+
+    spot_usdt: Annotated[float, Field(ge=0)] = 50_000.0
+    spot_btc: Annotated[float, Field(ge=0)] = 0.0
+    futures_usdt: Annotated[float, Field(ge=0)] = 50_000.0
+
+
+class StateSettings(Section):
+    path: str = "btcn-state.db"
+
+
+class BacktestSettings(Section):
+    initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
+    leverage: Annotated[float, Field(gt=0, le=125)] = 3.0
+    slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
+    post_only_window: Duration = "5s"
+    maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
+
+    @property
+    def post_only_window_ms(self) -> int:
+        return parse_duration_ms(self.post_only_window)
+
+
+class GateSettings(Section):
+    base_url: str = "https://api.gateio.ws/api/v4"
+    currency_pair: str = "BTC_USDT"
+    contract: str = "BTC_USDT"
+    settle: str = "usdt"
+    timeout: Duration = "10s"
+
+
+class BinanceSettings(Section):
+    base_url: str = "https://api.binance.com"
+    futures_base_url: str = "https://fapi.binance.com"
+    symbol: str = "BTCUSDT"
+    timeout: Duration = "10s"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BTCN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    strategy: StrategySettings = StrategySettings()
+    fees: FeeSettings = FeeSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
+    execution: ExecutionSettings = ExecutionSettings()
+    paper: PaperSettings = PaperSettings()
+    state: StateSettings = StateSettings()
+    backtest: BacktestSettings = BacktestSettings()
+    gate: GateSettings = GateSettings()
+    binance: BinanceSettings = BinanceSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_config_path(cls, data: Any) -> Any:
+        # BTCN_CONFIG names the file; it is not a settings key.
+        if isinstance(data, dict):
+            data.pop("config", None)
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
+    """The config file to read: explicit path, then $BTCN_CONFIG, then ./btcn.toml if present."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    problem = err.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(p) for p in problem["loc"])
+    if problem["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    msg = problem["msg"].removeprefix("Value error, ")
+    return f"{source}: invalid value for '{key}': {msg}"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings; raise ConfigError with one line naming the key at fault."""
+    file = resolve_config_path(path)
+    data: dict[str, Any] = {}
+    source = "settings"
+    if file is not None:
+        source = str(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {file}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from exc
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        env_keys = [k for k in os.environ if k.startswith("BTCN_") and k != CONFIG_ENV]
+        where = source if not env_keys else f"{source} (or BTCN_* environment)"
+        raise ConfigError(_format_error(exc, where)) from exc

@@ -1,0 +1,161 @@
+"""The state store: one SQLite file (stdlib) holding the paper account, the time of the last
+executed rebalance per venue, the digests of executed plans and the execution journal.
+
+Writes that belong together happen in one ``BEGIN IMMEDIATE`` transaction, so a second btcn process
+waits (up to ``busy_timeout``) instead of interleaving, and a crash leaves either all or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+from btcn.core.book import Book
+from btcn.errors import StateError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS paper_account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        spot_usdt TEXT NOT NULL, spot_btc TEXT NOT NULL, futures_usdt TEXT NOT NULL,
+        long_contracts TEXT NOT NULL, long_entry_usdt TEXT NOT NULL,
+        short_contracts TEXT NOT NULL, short_entry_usdt TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS rebalances (
+        plan_digest TEXT NOT NULL, venue TEXT NOT NULL, plan_as_of_ms INTEGER NOT NULL,
+        recorded_ms INTEGER NOT NULL, PRIMARY KEY (plan_digest, venue))""",
+    """CREATE TABLE IF NOT EXISTS executed_plans (
+        plan_digest TEXT NOT NULL, venue TEXT NOT NULL, executed_ms INTEGER NOT NULL,
+        status TEXT NOT NULL, report_json TEXT NOT NULL, PRIMARY KEY (plan_digest, venue))""",
+    """CREATE TABLE IF NOT EXISTS journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        plan_digest TEXT NOT NULL, client_order_id TEXT NOT NULL, venue TEXT NOT NULL,
+        event TEXT NOT NULL, payload TEXT NOT NULL, ts_ms INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS journal_cid ON journal (client_order_id)",
+]
+
+
+class StateStore:
+    """A handle on the state database. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if read_only:
+                self._db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                )  # fmt: skip
+                return
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            for stmt in _DDL:
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StateError(
+                    f"state store {self.path} was written by a newer btcn (schema {row[0]})"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot open state store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One exclusive write transaction; rolled back on any error."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(
+                f"state store {self.path} is locked by another btcn process", hint="retry later"
+            ) from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    # --- paper account -------------------------------------------------------------------
+    def paper_book(self, db: sqlite3.Connection | None = None) -> Book | None:
+        row = (
+            (db or self._db)
+            .execute(
+                "SELECT spot_usdt, spot_btc, futures_usdt, long_contracts, long_entry_usdt,"
+                " short_contracts, short_entry_usdt FROM paper_account WHERE id = 1"
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return Book(*(Decimal(v) for v in row))
+
+    def save_paper_book(
+        self, book: Book, now_ms: int, db: sqlite3.Connection | None = None
+    ) -> None:
+        conn = db or self._db
+        conn.execute(
+            "INSERT OR REPLACE INTO paper_account VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(book.spot_usdt), str(book.spot_btc), str(book.futures_usdt),
+                str(book.long_contracts), str(book.long_entry_usdt),
+                str(book.short_contracts), str(book.short_entry_usdt), now_ms,
+            ),
+        )  # fmt: skip
+
+    # --- rebalances and executed plans ---------------------------------------------------------
+    def last_rebalance_ms(self, venue: str) -> int | None:
+        row = self._db.execute(
+            "SELECT max(plan_as_of_ms) FROM rebalances WHERE venue = ?", (venue,)
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def record_rebalance(
+        self, plan_digest: str, venue: str, plan_as_of_ms: int, now_ms: int,
+        db: sqlite3.Connection | None = None,
+    ) -> None:  # fmt: skip
+        (db or self._db).execute(
+            "INSERT OR IGNORE INTO rebalances VALUES (?, ?, ?, ?)",
+            (plan_digest, venue, plan_as_of_ms, now_ms),
+        )
+
+    def executed_report(self, plan_digest: str, venue: str) -> str | None:
+        row = self._db.execute(
+            "SELECT report_json FROM executed_plans WHERE plan_digest = ? AND venue = ?",
+            (plan_digest, venue),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_execution(
+        self, plan_digest: str, venue: str, now_ms: int, status: str, report_json: str,
+        db: sqlite3.Connection | None = None,
+    ) -> None:  # fmt: skip
+        (db or self._db).execute(
+            "INSERT OR REPLACE INTO executed_plans VALUES (?, ?, ?, ?, ?)",
+            (plan_digest, venue, now_ms, status, report_json),
+        )

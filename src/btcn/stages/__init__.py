@@ -1,0 +1,1 @@
+"""One ``run`` function per subcommand: request in, contract out. No argument parsing here."""

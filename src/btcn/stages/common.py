@@ -1,0 +1,81 @@
+"""Translations between contracts, settings and the core's plain data."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from btcn.contracts import Snapshot
+from btcn.core.book import Book, Quotes
+from btcn.core.money import dec
+from btcn.core.planner import PlannerParams
+from btcn.exchange.paper import FeeRates
+from btcn.runtime.settings import Settings
+
+
+def book_from_snapshot(snap: Snapshot) -> Book:
+    pos = snap.positions
+    return Book(
+        spot_usdt=snap.balances.spot_usdt,
+        spot_btc=snap.balances.spot_btc,
+        futures_usdt=snap.balances.futures_usdt,
+        long_contracts=pos.BTC_PERP_LONG.size_contracts,
+        long_entry_usdt=pos.BTC_PERP_LONG.entry_price_usdt or Decimal(0),
+        short_contracts=pos.BTC_PERP_SHORT.size_contracts,
+        short_entry_usdt=pos.BTC_PERP_SHORT.entry_price_usdt or Decimal(0),
+    )
+
+
+def quotes_from_snapshot(snap: Snapshot) -> Quotes:
+    p = snap.prices
+    return Quotes(
+        p_ref=snap.p_ref_usdt,
+        spot=p.spot_last_usdt,
+        perp_mark=p.perp_mark_usdt,
+        spot_bid=p.spot_bid_usdt,
+        spot_ask=p.spot_ask_usdt,
+        perp_bid=p.perp_bid_usdt,
+        perp_ask=p.perp_ask_usdt,
+    )
+
+
+def targets_tuple(settings: Settings) -> tuple[float, float, float]:
+    t = settings.strategy.targets
+    return (t["BTC_SPOT"], t["BTC_PERP_LONG"], t["BTC_PERP_SHORT"])
+
+
+def planner_params(settings: Settings, slippage: float) -> PlannerParams:
+    st, fees, gr = settings.strategy, settings.fees, settings.guardrails
+    return PlannerParams(
+        targets=targets_tuple(settings),
+        threshold_floor=st.threshold_floor,
+        atr_multiplier=st.atr_multiplier,
+        atr_window_ms=st.atr_window_ms,
+        atr_periods=st.atr_periods,
+        cooldown_ms=st.cooldown_ms,
+        apply_signal_logic=st.apply_signal_logic,
+        signal_max_age_ms=st.signal_max_age_ms,
+        spot_maker_fee=dec(fees.spot_maker),
+        spot_taker_fee=dec(fees.spot_taker),
+        slippage=dec(slippage),
+        max_data_age_ms=gr.max_data_age_ms,
+        max_price_deviation=gr.max_price_deviation,
+        max_order_notional_usdt=dec(gr.max_order_notional_usdt),
+        max_net_delta=gr.max_net_delta,
+    )
+
+
+def fee_rates(settings: Settings) -> FeeRates:
+    f = settings.fees
+    return FeeRates(dec(f.spot_maker), dec(f.spot_taker), dec(f.perp_maker), dec(f.perp_taker))
+
+
+def decision_settings_json(settings: Settings) -> str:
+    """The settings that influence a decision, as canonical JSON (part of the inputs digest)."""
+    part = {
+        "strategy": settings.strategy.model_dump(mode="json"),
+        "fees": settings.fees.model_dump(mode="json"),
+        "guardrails": settings.guardrails.model_dump(mode="json"),
+        "execution": settings.execution.model_dump(mode="json"),
+    }
+    return json.dumps(part, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,245 @@
+"""``btcn execute``: work a plan on a venue and report every order.
+
+Without ``--live`` nothing is sent anywhere. A plan for the ``paper`` venue is filled by the paper
+fill model (:mod:`btcn.exchange.paper`) against the paper account in the state store; with
+``--dry-run`` the same fills are computed and reported but nothing is stored. Executing the same
+plan twice never trades twice: the state store remembers each executed plan's digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from btcn.contracts import (
+    ExecutionReport,
+    Fill,
+    Leg,
+    OrderExecution,
+    Plan,
+    PlannedOrder,
+    dump_json,
+    json_digest,
+    parse_artifact,
+)
+from btcn.core.book import Book
+from btcn.core.ids import client_order_id
+from btcn.core.legs import SIDE_OF
+from btcn.core.money import ZERO, dec
+from btcn.errors import UsageError
+from btcn.exchange.paper import PaperFill, apply_fill, clip_spot_fill, simulate_order
+from btcn.runtime.settings import Settings
+from btcn.runtime.state import StateStore
+from btcn.stages.common import fee_rates
+
+PAPER = "paper"
+
+
+@dataclass(frozen=True)
+class ExecuteRequest:
+    plan: Plan
+    settings: Settings
+    now_ms: int
+    dry_run: bool = False
+    live: bool = False
+    state_path: Path | None = None
+
+
+def plan_digest(plan: Plan) -> str:
+    """SHA-256 of the plan's canonical JSON: the identity of a plan for ids and de-duplication."""
+    return json_digest(dump_json(plan))
+
+
+def initial_paper_book(settings: Settings) -> Book:
+    p = settings.paper
+    return Book(
+        spot_usdt=dec(p.spot_usdt), spot_btc=dec(p.spot_btc), futures_usdt=dec(p.futures_usdt)
+    )
+
+
+def _order_report(
+    order: PlannedOrder, digest: str, fills: list[PaperFill], status: str, detail: str = ""
+) -> OrderExecution:
+    cid_p = client_order_id(digest, order.leg, "p")
+    cid_m = client_order_id(digest, order.leg, "m")
+    filled_venue = sum((f.qty_venue for f in fills), ZERO)
+    filled_btc = sum((f.qty_btc for f in fills), ZERO)
+    fee = sum((f.fee_usdt for f in fills), ZERO)
+    avg = (
+        sum((f.qty_btc * f.price_usdt for f in fills), ZERO) / filled_btc
+        if filled_btc > 0
+        else None
+    )
+    kinds = {f.maker for f in fills}
+    liquidity = (
+        "none"
+        if not kinds
+        else "mixed"
+        if len(kinds) == 2
+        else "maker"
+        if True in kinds
+        else "taker"
+    )
+    return OrderExecution(
+        leg=order.leg,
+        action=order.action,
+        side=order.side,
+        client_order_id=cid_p,
+        market_client_order_id=cid_m,
+        requested_qty_venue=order.qty_venue,
+        requested_qty_btc=order.qty_btc,
+        filled_qty_venue=filled_venue,
+        filled_qty_btc=filled_btc,
+        avg_price_usdt=avg,
+        fee_usdt=fee,
+        liquidity=liquidity,
+        market_fallback=any(not f.maker for f in fills),
+        status=status,
+        fills=[
+            Fill(
+                client_order_id=cid_p if f.maker else cid_m,
+                qty_venue=f.qty_venue,
+                qty_btc=f.qty_btc,
+                price_usdt=f.price_usdt,
+                fee_usdt=f.fee_usdt,
+                liquidity="maker" if f.maker else "taker",
+            )
+            for f in fills
+        ],
+        detail=detail,
+    )
+
+
+def _step_and_unit(plan: Plan, leg: Leg) -> tuple[Decimal, Decimal]:
+    if leg is Leg.BTC_SPOT:
+        return plan.spot_spec.step_btc, Decimal(1)
+    return plan.perp_spec.step_contracts, plan.perp_spec.multiplier_btc
+
+
+def simulate_plan(
+    plan: Plan, digest: str, settings: Settings, book: Book | None, now_ms: int, dry_run: bool
+) -> tuple[list[OrderExecution], Book | None]:
+    """Fill every order with the paper model; with a book, clip spot and update the book."""
+    fees = fee_rates(settings)
+    ex = settings.execution
+    prices = {w.leg: w.price_usdt for w in plan.weights}
+    reports = []
+    for order in plan.orders:
+        step, unit = _step_and_unit(plan, order.leg)
+        fills = simulate_order(
+            order,
+            prices[order.leg],
+            step,
+            unit,
+            fees,
+            dec(ex.paper_maker_fill_fraction),
+            dec(ex.slippage),
+        )
+        detail = ""
+        if book is not None:
+            kept = []
+            buy = SIDE_OF[order.action].value == "BUY"
+            for f in fills:
+                g = f
+                if order.leg is Leg.BTC_SPOT:
+                    g = clip_spot_fill(f, buy, book, step, fees.rate(order.leg, f.maker))
+                    if g is not f:
+                        detail = "spot fill cut to the available balance (spot is never leveraged)"
+                if g is not None:
+                    book, _ = apply_fill(
+                        book, order.leg, order.action, g, plan.perp_spec.multiplier_btc, now_ms
+                    )
+                    kept.append(g)
+            fills = kept
+        filled = sum((f.qty_venue for f in fills), ZERO)
+        if dry_run:
+            status = "simulated"
+        elif filled == order.qty_venue:
+            status = "filled"
+        elif filled > 0:
+            status = "partially_filled"
+        else:
+            status = "rejected"
+        reports.append(_order_report(order, digest, fills, status, detail))
+    return reports, book
+
+
+def _report(plan: Plan, digest: str, req: ExecuteRequest, status: str, orders: list[OrderExecution],
+            recorded: bool, note: str) -> ExecutionReport:  # fmt: skip
+    return ExecutionReport(
+        as_of_ms=req.now_ms,
+        venue=PAPER if not req.live else plan.venue,
+        plan_digest=digest,
+        plan_as_of_ms=plan.as_of_ms,
+        dry_run=req.dry_run,
+        live=req.live,
+        status=status,
+        rebalance_recorded=recorded,
+        orders=orders,
+        note=note,
+    )
+
+
+def run(req: ExecuteRequest) -> ExecutionReport:
+    plan = req.plan
+    digest = plan_digest(plan)
+    if req.live:
+        from btcn.exchange.live import execute_live  # the gateway; imported only for --live
+
+        return execute_live(req, digest)
+    if plan.venue != PAPER and not req.dry_run:
+        raise UsageError(
+            f"this plan is for venue {plan.venue!r}: real orders need --live",
+            hint="add --dry-run to simulate it without sending anything",
+        )
+    state_path = req.state_path or Path(req.settings.state.path)
+
+    if req.dry_run:
+        book = None
+        note = "dry run: nothing was sent and nothing was stored"
+        if plan.venue == PAPER and state_path.exists():
+            with StateStore(state_path, read_only=True) as store:
+                if store.executed_report(digest, PAPER) is not None:
+                    note += "; this plan was already executed on the paper account"
+                book = store.paper_book()
+        if not plan.orders:
+            return _report(
+                plan, digest, req, "nothing_to_do", [], False, note + "; the plan has no orders"
+            )
+        orders, _ = simulate_plan(plan, digest, req.settings, book, req.now_ms, dry_run=True)
+        return _report(plan, digest, req, "completed", orders, False, note)
+
+    with StateStore(state_path) as store:
+        previous = store.executed_report(digest, PAPER)
+        if previous is not None:
+            first = parse_artifact(previous, ExecutionReport, "state store")
+            skipped = [o.model_copy(update={"status": "skipped_duplicate"}) for o in first.orders]
+            return _report(
+                plan,
+                digest,
+                req,
+                "already_executed",
+                skipped,
+                False,
+                f"plan {digest[:12]} was already executed at {first.as_of_ms}; nothing was traded again",
+            )
+        if not plan.orders:
+            return _report(plan, digest, req, "nothing_to_do", [], False, "the plan has no orders")
+        with store.transaction() as db:
+            book = store.paper_book(db) or initial_paper_book(req.settings)
+            orders, book = simulate_plan(
+                plan, digest, req.settings, book, req.now_ms, dry_run=False
+            )
+            assert book is not None
+            complete = all(o.status == "filled" for o in orders)
+            traded = any(o.filled_qty_venue > 0 for o in orders)
+            status = "completed" if complete else "partial"
+            note = "paper account updated"
+            report = _report(plan, digest, req, status, orders, complete, note)
+            store.save_paper_book(book, req.now_ms, db)
+            if complete:
+                store.record_rebalance(digest, PAPER, plan.as_of_ms, req.now_ms, db)
+            if traded or complete:
+                store.record_execution(digest, PAPER, req.now_ms, status, dump_json(report), db)
+        return report
