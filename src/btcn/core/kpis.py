@@ -1,0 +1,131 @@
+"""Performance KPIs: one pure implementation used by the backtest summary, audit and reports.
+
+Conventions (stated here because libraries differ):
+
+* Returns are **daily**: the NAV at the last bar of each UTC day, against the previous day's (the
+  first day against the starting NAV).
+* Sharpe = mean(daily return) / std(daily return, ddof=1) * sqrt(365) — crypto trades every day, so
+  365-day annualisation; risk-free rate 0.
+* Sortino = mean(daily return) / downside deviation * sqrt(365), downside deviation =
+  sqrt(mean(min(r, 0)^2)) over all days.
+* Max drawdown = max over time of 1 - NAV / running peak, a positive fraction.
+* CAGR = (NAV_end / NAV_start) ** (365 / days) - 1, days = elapsed time / 86,400 s.
+* fees_per_nav_per_day = total fees / mean NAV / days.
+
+A ratio that cannot be computed (fewer than two daily returns, zero deviation) is NaN, never an
+exception.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+DAY_MS = 86_400_000
+ANNUALISATION_DAYS = 365
+
+
+def daily_nav(
+    ts_ms: npt.NDArray[np.int64], nav: npt.NDArray[np.float64], bar_ms: int = 0
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """NAV at the last bar of each UTC day (by bar close time), with that day's start in ms."""
+    if ts_ms.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    day = (ts_ms + bar_ms - 1) // DAY_MS if bar_ms else ts_ms // DAY_MS
+    last = np.flatnonzero(np.diff(day) != 0)
+    idx = np.append(last, ts_ms.shape[0] - 1)
+    return day[idx] * DAY_MS, nav[idx]
+
+
+def daily_returns(nav_start: float, day_nav: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    prev = np.concatenate([[nav_start], day_nav[:-1]])
+    return day_nav / prev - 1.0
+
+
+def sharpe(returns: npt.NDArray[np.float64]) -> float:
+    if returns.shape[0] < 2:
+        return math.nan
+    sd = float(np.std(returns, ddof=1))
+    if sd == 0 or not math.isfinite(sd):
+        return math.nan
+    return float(np.mean(returns)) / sd * math.sqrt(ANNUALISATION_DAYS)
+
+
+def sortino(returns: npt.NDArray[np.float64]) -> float:
+    if returns.shape[0] < 2:
+        return math.nan
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    if downside == 0:
+        return math.nan
+    return float(np.mean(returns)) / downside * math.sqrt(ANNUALISATION_DAYS)
+
+
+def drawdown(nav: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Drawdown at every bar as a positive fraction of the running peak."""
+    if nav.shape[0] == 0:
+        return np.zeros(0)
+    peak = np.maximum.accumulate(nav)
+    return 1.0 - nav / peak
+
+
+def max_drawdown(nav: npt.NDArray[np.float64]) -> float:
+    return float(drawdown(nav).max()) if nav.shape[0] else math.nan
+
+
+def cagr(nav_start: float, nav_end: float, days: float) -> float:
+    if days <= 0 or nav_start <= 0 or nav_end <= 0:
+        return math.nan
+    return (nav_end / nav_start) ** (ANNUALISATION_DAYS / days) - 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    nav_start: float
+    nav_end: float
+    days: float
+    roi: float
+    cagr: float
+    sharpe: float
+    sortino: float
+    max_drawdown: float
+    fees_usdt: float
+    fees_per_nav_per_day: float
+    funding_usdt: float
+
+
+def compute_kpis(
+    ts_ms: npt.NDArray[np.int64],
+    nav: npt.NDArray[np.float64],
+    *,
+    bar_ms: int,
+    nav_start: float,
+    fees_usdt: float,
+    funding_usdt: float,
+) -> Kpis:
+    """All KPIs of an equity curve (``ts_ms`` are bar open times; ``nav`` at each bar's close)."""
+    if ts_ms.shape[0] == 0:
+        nan = math.nan
+        return Kpis(
+            nav_start, nav_start, 0.0, nan, nan, nan, nan, nan, fees_usdt, nan, funding_usdt
+        )
+    days = (float(ts_ms[-1]) + bar_ms - float(ts_ms[0])) / DAY_MS
+    _, day_nav = daily_nav(ts_ms, nav, bar_ms)
+    rets = daily_returns(nav_start, day_nav)
+    nav_end = float(nav[-1])
+    mean_nav = float(np.mean(nav))
+    return Kpis(
+        nav_start=nav_start,
+        nav_end=nav_end,
+        days=days,
+        roi=nav_end / nav_start - 1.0,
+        cagr=cagr(nav_start, nav_end, days),
+        sharpe=sharpe(rets),
+        sortino=sortino(rets),
+        max_drawdown=max_drawdown(np.concatenate([[nav_start], nav])),
+        fees_usdt=fees_usdt,
+        fees_per_nav_per_day=fees_usdt / mean_nav / days if days > 0 and mean_nav > 0 else math.nan,
+        funding_usdt=funding_usdt,
+    )
