@@ -95,6 +95,7 @@ def _rows(path: Path) -> list[str]:
         (lambda r: [r[0], r[0], *r[1:]], "duplicate timestamp"),
         (lambda r: [r[0].replace(",100.00,", ",nan,", 1), *r[1:]], "NaN open"),
         (lambda r: [r[0].replace(",100.00,", ",-1.00,", 1), *r[1:]], "non-positive price"),
+        (lambda r: [r[0], r[1].replace(",101.00,", ",,", 1), *r[2:]], "NaN close"),
         (lambda r: [r[0].replace(",1.5,", ",-1.5,", 1), *r[1:]], "negative volume"),
         (lambda r: [*r[:2], *r[3:]], "gap of 1 bar"),
         (lambda r: [], "empty"),
