@@ -110,7 +110,7 @@ def test_load_run_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="run folder not found"):
         outputs.load_run(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InvalidInputError, match="missing run.json"):
+    with pytest.raises(InvalidInputError, match=r"missing run\.json"):
         outputs.load_run(tmp_path / "empty")
 
 
@@ -209,6 +209,5 @@ def test_real_data_quarter_with_mixed_formats(tmp_path: Path) -> None:
     s = json.loads(res.stdout)
     assert s["bars"] == (31 + 28 + 31) * 288
     assert s["trades"] > 0 and s["funding_usdt"] != 0
-    assert abs(s["net_delta_pct_nav"] if "net_delta_pct_nav" in s else 0) < 100
     eq = pq.read_table(tmp_path / "q1" / "equity.parquet").to_pydict()
     assert max(abs(x) for x in eq["net_delta_pct_nav"]) < 10  # the hedge holds

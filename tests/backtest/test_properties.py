@@ -114,7 +114,7 @@ def test_nav_reconstructed_from_trades_prices_and_funding(case) -> None:
         cash += absorbed.get(i, 0.0)
         if i in f_by_bar:
             rate, mark = f_by_bar[i]
-            mark = m.perp_close[i] if mark != mark else mark
+            mark = m.perp_close[i] if np.isnan(mark) else mark
             cash += -rate * mark * perp
         expect = cash + spot * m.spot_close[i] + perp * m.perp_close[i]
         assert abs(expect - nav[i]) <= 1e-9 * abs(nav[i]) + 1e-6, (i, expect, nav[i])
