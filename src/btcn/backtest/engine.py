@@ -99,6 +99,9 @@ class EngineOutput:
     cancelled_orders: int = 0
 
 
+MIN_WINDOW = 256  # bars scanned at once by the fast path, growing while nothing happens
+MAX_WINDOW = 65_536
+
 COLUMNS = (
     "nav_usdt", "spot_usdt", "spot_qty_btc", "futures_usdt", "long_qty_btc", "short_qty_btc",
     "unrealized_pnl_usdt", "w_spot", "w_long", "w_short", "net_delta_btc", "margin_used_usdt",
@@ -127,6 +130,10 @@ class Engine:
         self.progress = progress
         n = stop - first
         self.cols = {c: np.zeros(n) for c in COLUMNS}
+        self._seg_starts: list[int] = []
+        self._seg_ends: list[int] = []
+        self._seg_books: list[valuation.FloatBook] = []
+        self._window = MIN_WINDOW
         self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc)
         self.pending: list[Pending] = []
         self.plan_filled = False
@@ -152,30 +159,76 @@ class Engine:
 
     # --- recording -------------------------------------------------------------------------
     def _record(self, lo: int, hi: int) -> None:
-        """Equity columns for bars [lo, hi) with the current (constant) ledger."""
+        """Note that bars [lo, hi) close with the current ledger; columns are built at the end."""
+        fb = self.ledger.float_book()
+        if self._seg_books and self._seg_books[-1] is fb and self._seg_ends[-1] == lo:
+            self._seg_ends[-1] = hi
+            return
+        self._seg_starts.append(lo)
+        self._seg_ends.append(hi)
+        self._seg_books.append(fb)
+
+    def _record_one(self, j: int) -> None:
+        self._record(j, j + 1)
+
+    def _materialise(self, chunk: int = 1 << 20) -> None:
+        """All equity columns from the ledger segments, a chunk of bars at a time (bounded memory).
+
+        The arithmetic is the planner's float functions applied elementwise, so every value is
+        bit-identical to a per-bar loop."""
+        m, c = self.m, self.cols
+        starts = np.asarray(self._seg_starts, dtype=np.int64) - self.first
+        books = {name: np.array([getattr(b, name) for b in self._seg_books])
+                 for name in valuation.FloatBook.__slots__}  # fmt: skip
+        n = self.stop - self.first
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            seg = np.searchsorted(starts, np.arange(a, b), side="right") - 1
+            fb = valuation.FloatBook(**{name: arr[seg] for name, arr in books.items()})
+            sl = slice(self.first + a, self.first + b)
+            ps, pp = m.spot_close[sl], m.perp_close[sl]
+            nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
+            c["nav_usdt"][a:b] = nav
+            c["w_spot"][a:b] = ws
+            c["w_long"][a:b] = wl
+            c["w_short"][a:b] = wsh
+            upnl = valuation.unrealized_pnl(fb, pp)
+            c["unrealized_pnl_usdt"][a:b] = upnl
+            c["spot_usdt"][a:b] = fb.spot_usdt
+            c["spot_qty_btc"][a:b] = fb.spot_btc
+            c["futures_usdt"][a:b] = fb.futures_usdt
+            c["long_qty_btc"][a:b] = fb.long_btc
+            c["short_qty_btc"][a:b] = fb.short_btc
+            c["net_delta_btc"][a:b] = valuation.net_delta_btc(fb)
+            exposure = fb.long_btc + fb.short_btc
+            used = exposure * pp / self.lev
+            c["margin_used_usdt"][a:b] = used
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c["margin_ratio"][a:b] = np.where(
+                    exposure > 0, (fb.futures_usdt + upnl) / used, np.nan
+                )
+
+    def _may_trade(self, j: int) -> bool:
+        """The trigger of :meth:`_stretch` for one bar: some leg beyond thr, NAV > 0, cooldown over.
+
+        When it is false the planner could only answer no_action/cooldown, so it is not called.
+        """
         m, fb = self.m, self.ledger.float_book()
-        ps, pp = m.spot_close[lo:hi], m.perp_close[lo:hi]
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        a, b = lo - self.first, hi - self.first
-        c = self.cols
-        c["nav_usdt"][a:b] = nav
-        c["w_spot"][a:b] = ws
-        c["w_long"][a:b] = wl
-        c["w_short"][a:b] = wsh
-        c["unrealized_pnl_usdt"][a:b] = valuation.unrealized_pnl(fb, pp)
-        c["spot_usdt"][a:b] = fb.spot_usdt
-        c["spot_qty_btc"][a:b] = fb.spot_btc
-        c["futures_usdt"][a:b] = fb.futures_usdt
-        c["long_qty_btc"][a:b] = fb.long_btc
-        c["short_qty_btc"][a:b] = fb.short_btc
-        c["net_delta_btc"][a:b] = valuation.net_delta_btc(fb)
-        used = (fb.long_btc + fb.short_btc) * pp / self.lev
-        c["margin_used_usdt"][a:b] = used
-        equity = fb.futures_usdt + c["unrealized_pnl_usdt"][a:b]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c["margin_ratio"][a:b] = np.where(
-                used > 0, equity / np.where(used > 0, used, 1.0), np.nan
-            )
+        if (
+            self.last_rebalance_ms is not None
+            and int(m.open_ms[j]) + m.bar_ms < self.last_rebalance_ms + self.p.planner.cooldown_ms
+        ):
+            return False
+        nav, ws, wl, wsh = valuation.weights(fb, float(m.spot_close[j]), float(m.perp_close[j]))
+        if not nav > 0:
+            return False
+        thr = float(m.thr[j])
+        t = self.t
+        return bool(
+            valuation.beyond(ws, t[0], thr)
+            or valuation.beyond(wl, t[1], thr)
+            or valuation.beyond(wsh, t[2], thr)
+        )
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, naive: bool = False) -> EngineOutput:
@@ -190,6 +243,7 @@ class Engine:
             if self.progress is not None and j >= next_report:
                 self.progress(j - self.first)
                 next_report = j + report_every
+        self._materialise()
         if self.progress is not None:
             self.progress(self.stop - self.first)
         return EngineOutput(
@@ -205,7 +259,9 @@ class Engine:
         """Bars from j on where nothing happens, scanned at once; returns the next bar to do."""
         m = self.m
         end = int(self.f_bars[self.f_ptr]) if self.f_ptr < self.f_bars.shape[0] else self.stop
-        end = min(end, self.stop)
+        # Scan an adaptive window, not everything up to the next event: after a rebalance the rest
+        # of the data would otherwise be re-scanned each time (quadratic without funding events).
+        end = min(end, self.stop, j + self._window)
         fb = self.ledger.float_book()
         sl = slice(j, end)
         nav, ws, wl, wsh = valuation.weights(fb, m.spot_close[sl], m.perp_close[sl])
@@ -218,7 +274,12 @@ class Engine:
             trig &= close_ms >= self.last_rebalance_ms + self.p.planner.cooldown_ms
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)
-        k = j + int(hits[0]) if hits.size else end
+        if hits.size:
+            k = j + int(hits[0])
+            self._window = min(max(MIN_WINDOW, 2 * int(hits[0])), MAX_WINDOW)
+        else:
+            k = end
+            self._window = min(2 * self._window, MAX_WINDOW)
         if k > j:
             self._record(j, k)
         return self._special(k) if k < end else end
@@ -236,8 +297,8 @@ class Engine:
             paid = self.ledger.pay_funding(rate, mark)
             self.cols["funding_usdt"][j - self.first] += float(paid)
             self.f_ptr += 1
-        self._record(j, j + 1)
-        if not self.pending and j < self.stop - 1:
+        self._record_one(j)
+        if not self.pending and j < self.stop - 1 and self._may_trade(j):
             self._decide(j)
         return j + 1
 
@@ -312,8 +373,10 @@ class Engine:
     def _liquidation(self, j: int, ts_ms: int) -> None:
         m, led = self.m, self.ledger
         fb = led.float_book()
-        lo, hi = m.perp_low[j], m.perp_high[j]
-        if not bool(liquidation_mask(fb, lo, hi, self.mmr)):
+        if fb.long_btc + fb.short_btc == 0:
+            return
+        lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
+        if not liquidation_mask(fb, lo, hi, self.mmr):
             return
         # the worse of the two extremes for the perp book
         eq_lo = fb.futures_usdt + valuation.unrealized_pnl(fb, lo)

@@ -70,7 +70,7 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
             nav > 0, c["net_delta_btc"] * market.spot_close[sl] / nav * 100.0, np.nan
         )
     nav_start = float(meta["initial_nav_usdt"])
-    eq["drawdown"] = drawdown(np.concatenate([[nav_start], nav]))[1:]
+    eq["drawdown"] = drawdown(nav, nav_start)
 
     led = out.ledger
     trades = []
@@ -83,11 +83,11 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
             "cumulative_pnl_usdt": float(t.cumulative_pnl_usdt),
             "drawdown": float(eq["drawdown"][t.bar - out.first]), "bar_index": t.bar - out.first,
         })  # fmt: skip
-    bar_of = {int(ts): i for i, ts in enumerate((market.open_ms[sl] + market.bar_ms).tolist())}
+    opens = market.open_ms[sl]
     blocked = [
         {"time": iso_utc(b.ts_ms), "leg": b.leg, "side": b.side, "signal": b.signal, "rule": b.rule,
          "size": float(b.qty_btc), "action": b.action, "notional_usdt": float(b.notional_usdt),
-         "ts_ms": b.ts_ms, "bar_index": bar_of[b.ts_ms]}
+         "ts_ms": b.ts_ms, "bar_index": int(np.searchsorted(opens, b.ts_ms - market.bar_ms))}
         for b in out.blocked
     ]  # fmt: skip
     last_spot = float(market.spot_close[out.stop - 1])
@@ -248,12 +248,12 @@ def load_run(run_dir: Path) -> RunResult:
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))
     bar_ms = int(meta["bar_ms"])
-    index = {int(ts): i for i, ts in enumerate(eq["ts_ms"].tolist())}
+    opens = eq["ts_ms"]
     trades = trades_t.to_pylist()
     for t in trades:
-        t["bar_index"] = index.get(t["ts_ms"], 0)
+        t["bar_index"] = int(np.searchsorted(opens, t["ts_ms"]))
     blocked = [
-        {**b, "bar_index": index.get(int(b["ts_ms"]) - bar_ms, 0)}
+        {**b, "bar_index": int(np.searchsorted(opens, int(b["ts_ms"]) - bar_ms))}
         for b in meta.get("blocked_trades", [])
     ]
     summary = dict(meta.get("summary", {}))

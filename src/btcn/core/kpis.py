@@ -31,13 +31,20 @@ ANNUALISATION_DAYS = 365
 def daily_nav(
     ts_ms: npt.NDArray[np.int64], nav: npt.NDArray[np.float64], bar_ms: int = 0
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """NAV at the last bar of each UTC day (by bar close time), with that day's start in ms."""
+    """NAV at the last bar of each UTC day (a bar belongs to the day of its close), with that
+    day's start in ms. Days without bars (data gaps) are skipped. O(days) extra memory."""
     if ts_ms.shape[0] == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    day = (ts_ms + bar_ms - 1) // DAY_MS if bar_ms else ts_ms // DAY_MS
-    last = np.flatnonzero(np.diff(day) != 0)
-    idx = np.append(last, ts_ms.shape[0] - 1)
-    return day[idx] * DAY_MS, nav[idx]
+    shift = bar_ms - 1 if bar_ms else 0
+    first_day = (int(ts_ms[0]) + shift) // DAY_MS
+    last_day = (int(ts_ms[-1]) + shift) // DAY_MS
+    days = np.arange(first_day, last_day + 1, dtype=np.int64)
+    # last bar whose close falls on day d: open time < (d + 1) * DAY - shift
+    idx = np.searchsorted(ts_ms, (days + 1) * DAY_MS - shift, side="left") - 1
+    has_bar = np.ones(days.shape[0], dtype=bool)
+    has_bar[1:] = idx[1:] != idx[:-1]
+    has_bar &= idx >= 0
+    return days[has_bar] * DAY_MS, nav[idx[has_bar]]
 
 
 def daily_returns(nav_start: float, day_nav: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -63,16 +70,21 @@ def sortino(returns: npt.NDArray[np.float64]) -> float:
     return float(np.mean(returns)) / downside * math.sqrt(ANNUALISATION_DAYS)
 
 
-def drawdown(nav: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Drawdown at every bar as a positive fraction of the running peak."""
+def drawdown(nav: npt.NDArray[np.float64], start: float | None = None) -> npt.NDArray[np.float64]:
+    """Drawdown at every bar as a positive fraction of the running peak (which starts at
+    ``start`` when given, e.g. the starting NAV). Two arrays of memory, no more."""
     if nav.shape[0] == 0:
         return np.zeros(0)
     peak = np.maximum.accumulate(nav)
-    return 1.0 - nav / peak
+    if start is not None:
+        np.maximum(peak, start, out=peak)
+    np.divide(nav, peak, out=peak)
+    np.subtract(1.0, peak, out=peak)
+    return peak
 
 
-def max_drawdown(nav: npt.NDArray[np.float64]) -> float:
-    return float(drawdown(nav).max()) if nav.shape[0] else math.nan
+def max_drawdown(nav: npt.NDArray[np.float64], start: float | None = None) -> float:
+    return float(drawdown(nav, start).max()) if nav.shape[0] else math.nan
 
 
 def cagr(nav_start: float, nav_end: float, days: float) -> float:
@@ -124,7 +136,7 @@ def compute_kpis(
         cagr=cagr(nav_start, nav_end, days),
         sharpe=sharpe(rets),
         sortino=sortino(rets),
-        max_drawdown=max_drawdown(np.concatenate([[nav_start], nav])),
+        max_drawdown=max(max_drawdown(nav, nav_start), 0.0),
         fees_usdt=fees_usdt,
         fees_per_nav_per_day=fees_usdt / mean_nav / days if days > 0 and mean_nav > 0 else math.nan,
         funding_usdt=funding_usdt,
