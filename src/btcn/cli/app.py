@@ -7,6 +7,7 @@ stays fast; each command imports what it needs when it runs.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -25,6 +26,14 @@ stdout carries data only; logs and tables go to stderr. Exit codes: 0 ok, 1 inte
 2 usage, 3 invalid input, 4 configuration, 5 guardrail refused, 6 exchange error,
 7 partial execution, 8 audit drift, 9 resource limit, 130 interrupted.
 """
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
 
 app = typer.Typer(
     name="btcn",
@@ -49,11 +58,8 @@ def root(
         bool, typer.Option("--debug", help="Show tracebacks on errors (never secrets).")
     ] = False,
     log_level: Annotated[
-        str,
-        typer.Option(
-            "--log-level", help="DEBUG, INFO, WARNING or ERROR (stderr).", case_sensitive=False
-        ),
-    ] = "INFO",
+        LogLevel, typer.Option("--log-level", help="Log level on stderr.", case_sensitive=False)
+    ] = LogLevel.INFO,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No tables or progress on stderr.")
     ] = False,
@@ -62,7 +68,7 @@ def root(
     ] = False,
 ) -> None:
     STATE.debug = STATE.debug or debug
-    STATE.log_level = log_level.upper()
+    STATE.log_level = log_level.value
     STATE.quiet = quiet
     from btcn.runtime.logs import setup_logging
 

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from btcn.contracts import Plan, Snapshot, dump_json, parse_artifact
+from btcn.core.book import Book
+from btcn.data.candles import load_candles
+from btcn.data.signals import load_signals
+from btcn.errors import StateError, UsageError
+from btcn.runtime.settings import load_settings
+from btcn.runtime.state import StateStore
+from btcn.stages import execute, plan
+from tests.conftest import EXAMPLES
+
+D = Decimal
+
+
+@pytest.fixture
+def example_plan() -> Plan:
+    snap = parse_artifact((EXAMPLES / "snapshot.json").read_text(), Snapshot)
+    req = plan.PlanRequest(snap, load_candles(EXAMPLES / "data" / "spot_5m"), load_settings(),
+                           load_signals(EXAMPLES / "signals.csv"))  # fmt: skip
+    return plan.run(req)
+
+
+def req(p: Plan, tmp_path: Path, **kw) -> execute.ExecuteRequest:
+    return execute.ExecuteRequest(p, load_settings(), now_ms=1_800_000_000_000,
+                                  state_path=tmp_path / "state.db", **kw)  # fmt: skip
+
+
+def test_example_plan_is_a_real_rebalance(example_plan: Plan) -> None:
+    assert example_plan.status == "rebalance"
+    assert {o.leg for o in example_plan.orders} == {"BTC_SPOT", "BTC_PERP_SHORT"}
+    assert example_plan.threshold.atr_candles_used == 14
+    assert example_plan.signal.value == "SELL"
+
+
+def test_dry_run_reports_and_changes_nothing(example_plan: Plan, tmp_path: Path) -> None:
+    r = execute.run(req(example_plan, tmp_path, dry_run=True))
+    assert r.dry_run and r.status == "completed" and "nothing was stored" in r.note
+    assert all(o.status == "simulated" for o in r.orders)
+    assert not (tmp_path / "state.db").exists()
+    spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
+    assert spot.liquidity == "mixed" and spot.market_fallback
+    maker, taker = spot.fills
+    assert (
+        maker.price_usdt
+        == next(o for o in example_plan.orders if o.leg == "BTC_SPOT").limit_price_usdt
+    )
+    assert maker.fee_usdt == maker.qty_btc * maker.price_usdt * D("0.001")
+    assert taker.liquidity == "taker" and taker.price_usdt > maker.price_usdt  # buy pays slippage
+    assert spot.filled_qty_venue == spot.requested_qty_venue
+
+
+def test_paper_execution_updates_account_once(example_plan: Plan, tmp_path: Path) -> None:
+    first = execute.run(req(example_plan, tmp_path))
+    assert first.status == "completed" and first.rebalance_recorded and not first.dry_run
+    with StateStore(tmp_path / "state.db") as st:
+        book = st.paper_book()
+        assert st.last_rebalance_ms("paper") == example_plan.as_of_ms
+    assert book is not None and book.short_contracts > 0
+    again = execute.run(req(example_plan, tmp_path))
+    assert again.status == "already_executed"
+    assert all(o.status == "skipped_duplicate" for o in again.orders)
+    with StateStore(tmp_path / "state.db") as st:
+        assert st.paper_book() == book  # nothing traded twice
+
+
+def test_paper_book_accounting(example_plan: Plan, tmp_path: Path) -> None:
+    settings = load_settings()
+    start = execute.initial_paper_book(settings)
+    r = execute.run(req(example_plan, tmp_path))
+    with StateStore(tmp_path / "state.db") as st:
+        end = st.paper_book()
+    spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
+    short = next(o for o in r.orders if o.leg == "BTC_PERP_SHORT")
+    cost = sum(f.qty_btc * f.price_usdt + f.fee_usdt for f in spot.fills)
+    assert end.spot_usdt == start.spot_usdt - cost
+    assert end.spot_btc == start.spot_btc + spot.filled_qty_btc
+    assert end.short_contracts == short.filled_qty_venue
+    assert end.futures_usdt == start.futures_usdt - short.fee_usdt
+    avg = sum(f.qty_btc * f.price_usdt for f in short.fills) / short.filled_qty_btc
+    assert end.short_entry_usdt == avg
+
+
+def test_spot_buy_is_cut_to_the_balance(example_plan: Plan, tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.db") as st:
+        st.save_paper_book(Book(spot_usdt=D(500), spot_btc=D(0), futures_usdt=D(50_000)), 0)
+    r = execute.run(req(example_plan, tmp_path))
+    spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
+    assert spot.status == "partially_filled" and "never leveraged" in spot.detail
+    assert r.status == "partial" and not r.rebalance_recorded
+    with StateStore(tmp_path / "state.db") as st:
+        assert st.paper_book().spot_usdt >= 0
+        assert st.last_rebalance_ms("paper") is None
+
+
+def test_nothing_to_do_and_gate_plan_needs_live(example_plan: Plan, tmp_path: Path) -> None:
+    empty = example_plan.model_copy(update={"orders": [], "status": "no_action"})
+    assert execute.run(req(empty, tmp_path)).status == "nothing_to_do"
+    assert execute.run(req(empty, tmp_path, dry_run=True)).status == "nothing_to_do"
+    gate = example_plan.model_copy(update={"venue": "gate"})
+    with pytest.raises(UsageError, match="real orders need --live"):
+        execute.run(req(gate, tmp_path))
+    assert execute.run(req(gate, tmp_path, dry_run=True)).status == "completed"
+
+
+def test_dry_run_after_execution_says_so(example_plan: Plan, tmp_path: Path) -> None:
+    execute.run(req(example_plan, tmp_path))
+    r = execute.run(req(example_plan, tmp_path, dry_run=True))
+    assert "already executed" in r.note
+
+
+def test_plan_json_is_byte_identical_for_same_inputs(example_plan: Plan) -> None:
+    snap = parse_artifact((EXAMPLES / "snapshot.json").read_text(), Snapshot)
+    again = plan.run(plan.PlanRequest(snap, load_candles(EXAMPLES / "data" / "spot_5m"), load_settings(),
+                                      load_signals(EXAMPLES / "signals.csv")))  # fmt: skip
+    assert dump_json(again) == dump_json(example_plan)
+    assert execute.plan_digest(again) == execute.plan_digest(example_plan)
+
+
+def test_cooldown_from_state(example_plan: Plan, tmp_path: Path) -> None:
+    execute.run(req(example_plan, tmp_path))
+    last = plan.read_last_rebalance(tmp_path / "state.db", "paper")
+    assert last == example_plan.as_of_ms
+    assert plan.read_last_rebalance(tmp_path / "missing.db", "paper") is None
+    assert plan.read_last_rebalance(None, "paper") is None
+
+
+def test_corrupt_state_store(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError, match="cannot open state store"):
+        StateStore(bad)
+
+
+def test_state_store_rolls_back_on_error(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "s.db") as st:
+        with pytest.raises(RuntimeError), st.transaction() as db:
+            st.save_paper_book(Book(D(1), D(2), D(3)), 0, db)
+            raise RuntimeError("boom")
+        assert st.paper_book() is None
+
+
+def test_report_is_valid_json_contract(example_plan: Plan, tmp_path: Path) -> None:
+    r = execute.run(req(example_plan, tmp_path, dry_run=True))
+    raw = json.loads(dump_json(r))
+    assert raw["kind"] == "execution_report" and raw["dry_run"] is True
+    assert raw["orders"][0]["client_order_id"].startswith("t-btcn-")

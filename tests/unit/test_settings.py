@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from btcn.errors import ConfigError, ExitCode
+from btcn.runtime.durations import format_duration_ms, parse_duration_ms
+from btcn.runtime.settings import load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "btcn.toml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_match_the_documented_values() -> None:
+    s = load_settings()
+    assert s.strategy.targets == {"BTC_SPOT": 0.5, "BTC_PERP_LONG": 0.0, "BTC_PERP_SHORT": 0.5}
+    assert s.strategy.threshold_floor == 0.005
+    assert s.strategy.atr_multiplier == 0.2
+    assert s.strategy.cooldown_ms == 3_600_000
+    assert s.strategy.atr_window_ms == 86_400_000
+    assert s.strategy.apply_signal_logic is True
+    assert (s.fees.spot_maker, s.fees.spot_taker, s.fees.perp_maker, s.fees.perp_taker) == (
+        0.001, 0.001, 0.0002, 0.0005,
+    )  # fmt: skip
+    assert s.backtest.leverage == 3 and s.backtest.initial_nav_usdt == 100_000
+
+
+def test_example_config_equals_the_defaults(examples: Path) -> None:
+    assert load_settings(examples / "btcn.toml") == load_settings()
+
+
+def test_file_values_are_read(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, '[strategy]\ncooldown = "30m"\nthreshold_floor = 0.01\n'))
+    assert s.strategy.cooldown_ms == 1_800_000
+    assert s.strategy.threshold_floor == 0.01
+
+
+def test_default_file_in_cwd_is_used(tmp_path: Path) -> None:
+    write(tmp_path, "[fees]\nspot_taker = 0.002\n")
+    assert load_settings().fees.spot_taker == 0.002
+
+
+def test_btcn_config_env_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text("[fees]\nperp_taker = 0.0007\n")
+    monkeypatch.setenv("BTCN_CONFIG", str(other))
+    assert load_settings().fees.perp_taker == 0.0007
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[strategy]\ncooldown = "30m"\natr_periods = 7\n')
+    monkeypatch.setenv("BTCN_STRATEGY__COOLDOWN", "5m")
+    s = load_settings(path)
+    assert s.strategy.cooldown_ms == 300_000
+    assert s.strategy.atr_periods == 7  # untouched keys of the same section survive
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[strategy]\ncooldwn = "5m"\n', "unknown key 'strategy.cooldwn'"),
+        ("[strategi]\nx = 1\n", "unknown key 'strategi'"),
+        ('[strategy]\ncooldown = "5 minutes"\n', "invalid value for 'strategy.cooldown'"),
+        ("[strategy]\nthreshold_floor = 2\n", "invalid value for 'strategy.threshold_floor'"),
+        ("[strategy]\ntargets = { BTC_SPOT = 0.5, ETH = 0.1 }\n", "unknown leg(s) ETH"),
+        ("[strategy]\ntargets = { BTC_SPOT = 0.8, BTC_PERP_LONG = 0.5 }\n", "exceed 1.0"),
+        ("[fees]\nspot_taker = -0.1\n", "invalid value for 'fees.spot_taker'"),
+        ("[backtest]\nleverage = 0\n", "invalid value for 'backtest.leverage'"),
+        ("[strategy\n", "invalid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, toml: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, toml))
+    assert needle in err.value.message
+    assert err.value.exit_code == ExitCode.CONFIG
+
+
+def test_bad_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTCN_STRATEGY__ATR_PERIODS", "zero")
+    with pytest.raises(ConfigError, match=r"BTCN_\* environment.*strategy\.atr_periods"):
+        load_settings()
+
+
+def test_unknown_environment_key_in_a_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTCN_STRATEGY__COOLDWN", "5m")
+    with pytest.raises(ConfigError, match=r"unknown key 'strategy\.cooldwn'"):
+        load_settings()
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_partial_targets_fill_missing_legs_with_zero(tmp_path: Path) -> None:
+    s = load_settings(
+        write(tmp_path, "[strategy]\ntargets = { BTC_SPOT = 0.4, BTC_PERP_SHORT = 0.4 }\n")
+    )
+    assert s.strategy.targets == {"BTC_SPOT": 0.4, "BTC_PERP_LONG": 0.0, "BTC_PERP_SHORT": 0.4}
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("500ms", 500), ("5s", 5000), ("60m", 3_600_000), ("24h", 86_400_000), ("1d", 86_400_000),
+     ("1.5h", 5_400_000)],
+)  # fmt: skip
+def test_durations(text: str, ms: int) -> None:
+    assert parse_duration_ms(text) == ms
+
+
+@pytest.mark.parametrize("bad", ["", "5", "5 min", "-5m", "1.0001ms", "h"])
+def test_bad_durations(bad: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration_ms(bad)
+
+
+def test_duration_format_round_trips() -> None:
+    for ms in (1, 999, 1000, 60_000, 3_600_000, 86_400_000, 90_000):
+        assert parse_duration_ms(format_duration_ms(ms)) == ms
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration_ms(5)  # type: ignore[arg-type]
