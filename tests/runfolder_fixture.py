@@ -122,8 +122,15 @@ def make_run_folder(
     (out / "executed_trades.json").write_text(json.dumps(rows, indent=1, allow_nan=True))
     (out / "open_positions.json").write_text(
         json.dumps(
-            [dict(zip(OPEN_POSITION_FIELDS, ["BTC_PERP_SHORT", "SHORT", qty, perp[0], T0, 0.0],
-                      strict=True))]  # fmt: skip
+            [
+                dict(
+                    zip(
+                        OPEN_POSITION_FIELDS,
+                        ["BTC_PERP_SHORT", "SHORT", qty, perp[0], T0, 0.0],
+                        strict=True,
+                    )
+                )
+            ]  # fmt: skip
         )
     )
     with open(out / "blocked_trades_log.csv", "w", newline="") as fh:

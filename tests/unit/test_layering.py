@@ -41,6 +41,13 @@ def test_cli_modules_keep_heavy_imports_lazy() -> None:
         tree = ast.parse(path.read_text())
         for node in tree.body:  # module level only
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
                 for name in names:
-                    assert not any(name == h or name.startswith(h + ".") for h in heavy), (path, name)
+                    assert not any(name == h or name.startswith(h + ".") for h in heavy), (
+                        path,
+                        name,
+                    )

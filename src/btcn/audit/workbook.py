@@ -154,7 +154,7 @@ def _sheet(wb: Any, name: str, columns: Sequence[Column]) -> Any:
             raise WorkbookError(
                 f"sheet {name!r} of the workbook has unexpected headers {found}; expected "
                 f"{headers}. Nothing was written",
-                hint=f"rename that sheet, or pass another --log workbook",
+                hint="rename that sheet, or pass another --log workbook",
             )
     else:
         ws = wb.create_sheet(name)

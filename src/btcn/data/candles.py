@@ -160,12 +160,18 @@ def column_numpy(column: object, dtype: type = np.float64) -> np.ndarray:
     target = pa.float64() if dtype is np.float64 else pa.int64()
     chunks = []
     for chunk in column.cast(target).chunks:  # type: ignore[attr-defined]
-        values = np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * 8)
+        values = np.frombuffer(
+            chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * 8
+        )
         if chunk.null_count:
             if dtype is not np.float64:
                 raise InvalidInputError("a timestamp column has empty values")
-            valid = np.unpackbits(np.frombuffer(chunk.buffers()[0], dtype=np.uint8), bitorder="little")
-            values = np.where(valid[chunk.offset : chunk.offset + len(chunk)].astype(bool), values, np.nan)
+            valid = np.unpackbits(
+                np.frombuffer(chunk.buffers()[0], dtype=np.uint8), bitorder="little"
+            )
+            values = np.where(
+                valid[chunk.offset : chunk.offset + len(chunk)].astype(bool), values, np.nan
+            )
         chunks.append(values)
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
 

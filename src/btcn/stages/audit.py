@@ -60,7 +60,9 @@ def current_settings(rf: RunFolder, settings: Settings) -> dict[str, Any]:
     except ValueError:
         cooldown_ms = None
     return {
-        "strategy.threshold_floor": floor if floor is not None else settings.strategy.threshold_floor,
+        "strategy.threshold_floor": floor
+        if floor is not None
+        else settings.strategy.threshold_floor,
         "strategy.cooldown_ms": cooldown_ms or settings.strategy.cooldown_ms,
         "guardrails.max_net_delta": mnd if mnd is not None else settings.guardrails.max_net_delta,
     }
@@ -115,9 +117,20 @@ def run(req: AuditRequest) -> tuple[AuditResult, list[KpiCheck], list[Proposal]]
     by_name = {c.name: c for c in checks}
     proposal_rows = [
         [
-            day, rf.label, p.kpi, by_name[p.kpi].actual, by_name[p.kpi].target,
-            by_name[p.kpi].better, by_name[p.kpi].deviation, by_name[p.kpi].tolerance,
-            p.severity, p.setting, p.current, p.suggested, p.change, p.evidence,
+            day,
+            rf.label,
+            p.kpi,
+            by_name[p.kpi].actual,
+            by_name[p.kpi].target,
+            by_name[p.kpi].better,
+            by_name[p.kpi].deviation,
+            by_name[p.kpi].tolerance,
+            p.severity,
+            p.setting,
+            p.current,
+            p.suggested,
+            p.change,
+            p.evidence,
         ]  # fmt: skip
         for p in proposals
     ]
@@ -133,10 +146,14 @@ def run(req: AuditRequest) -> tuple[AuditResult, list[KpiCheck], list[Proposal]]
         drift=drift_count > 0,
         kpis=[
             KpiResult(
-                name=c.name, actual=_nan_to_none(c.actual), target=c.target,
+                name=c.name,
+                actual=_nan_to_none(c.actual),
+                target=c.target,
                 better=c.better,  # type: ignore[arg-type]
-                deviation=_nan_to_none(c.deviation), tolerance=c.tolerance,
-                hard_limit=c.hard_limit, status=c.status,
+                deviation=_nan_to_none(c.deviation),
+                tolerance=c.tolerance,
+                hard_limit=c.hard_limit,
+                status=c.status,
             )  # fmt: skip
             for c in checks
         ],
