@@ -40,8 +40,16 @@ def bot_api(fail_with: list[tuple[int, dict]] | None = None):
                                         "description": "Not Found"}).encode()  # fmt: skip
         body = r.json()
         if not body.get("chat_id") or not body.get("text"):
-            return 400, {}, json.dumps({"ok": False, "description": "Bad Request: text is empty"}).encode()
-        return 200, {}, json.dumps({"ok": True, "result": {"message_id": 7, "text": body["text"]}}).encode()
+            return (
+                400,
+                {},
+                json.dumps({"ok": False, "description": "Bad Request: text is empty"}).encode(),
+            )
+        return (
+            200,
+            {},
+            json.dumps({"ok": True, "result": {"message_id": 7, "text": body["text"]}}).encode(),
+        )
 
     return respond
 

@@ -44,7 +44,9 @@ def test_secret_from_environment(monkeypatch) -> None:
 
 
 def test_secret_from_file_env_wins(monkeypatch, tmp_path: Path) -> None:
-    f = write_secrets(tmp_path / "s", "# comment\n\nexport A_TOKEN = 'quoted value'\nB=\"x y z w\"\nC=\n")
+    f = write_secrets(
+        tmp_path / "s", "# comment\n\nexport A_TOKEN = 'quoted value'\nB=\"x y z w\"\nC=\n"
+    )
     monkeypatch.setenv("BTCN_SECRETS_FILE", str(f))
     assert secrets.get_secret("A_TOKEN").get_secret_value() == "quoted value"
     assert secrets.get_secret("B").get_secret_value() == "x y z w"
@@ -200,8 +202,9 @@ def test_socket_guard_refuses_lookups_and_connections() -> None:
     assert netguard.guard_active()
     with pytest.raises(netguard.NetworkRefused, match="look-up of example.com"):
         socket.getaddrinfo("example.com", 443)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s, pytest.raises(
-        netguard.NetworkRefused, match="connection to 192.0.2.1"
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s,
+        pytest.raises(netguard.NetworkRefused, match="connection to 192.0.2.1"),
     ):
         s.connect(("192.0.2.1", 80))  # TEST-NET-1: refused before any packet
     with pytest.raises(netguard.NetworkRefused):
