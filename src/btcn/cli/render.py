@@ -98,3 +98,30 @@ def execution_table(report: ExecutionReport) -> None:
             f"{o.fee_usdt:.4f}", o.liquidity, o.status,
         )  # fmt: skip
     console.print(table)
+
+
+def summary_table(summary: dict, meta: dict, out: object) -> None:
+    from rich.table import Table
+
+    t = Table(
+        title=f"backtest {summary['start']} → {summary['end']} ({summary['bars']} bars)",
+        title_justify="left",
+    )
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    pct = {"roi", "cagr", "max_drawdown", "fees_per_nav_per_day"}
+    for key, value in summary.items():
+        if key in ("start", "end", "bars"):
+            continue
+        if isinstance(value, float):
+            text = "n/a" if value != value else (f"{value:.4%}" if key in pct else f"{value:,.4f}")  # noqa: PLR0124
+        else:
+            text = str(value)
+        t.add_row(key, text)
+    console = err_console()
+    console.print(t)
+    if meta.get("liquidations"):
+        console.print(
+            f"[bold red]{len(meta['liquidations'])} liquidation event(s)[/] (see run.json)"
+        )
+    console.print(f"files written to {out}")

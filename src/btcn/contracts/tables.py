@@ -64,7 +64,16 @@ SUMMARY_COLUMNS = (
     "net_pnl_usdt", "turnover_usdt", "trades", "blocked_trades", "rebalances",
 )  # fmt: skip
 
-BLOCKED_COLUMNS = ("time", "leg", "action", "side", "signal", "rule", "qty_btc", "notional_usdt")
+BLOCKED_COLUMNS = (
+    "time",
+    "leg",
+    "side",
+    "signal",
+    "rule",
+    "size",
+    "action",
+    "notional_usdt",
+)  # size in BTC
 
 OPEN_POSITION_FIELDS = (
     "leg",

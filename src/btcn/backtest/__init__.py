@@ -1,0 +1,1 @@
+"""The backtester: holds positions between candles and calls the same decision core as ``plan``."""

@@ -1,0 +1,149 @@
+"""Market data for a backtest: spot candles (P_ref and the spot leg), optional perp candles,
+funding and signals, aligned on one bar timeline, with the ATR threshold precomputed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from btcn.core.threshold import atr_series, threshold_array
+from btcn.data.candles import Candles
+from btcn.data.funding import Funding
+from btcn.data.signals import EMPTY_SIGNALS, Signals
+from btcn.data.timeparse import iso_utc
+from btcn.errors import InvalidInputError
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass
+class Market:
+    open_ms: npt.NDArray[np.int64]
+    bar_ms: int
+    spot_open: F64
+    spot_high: F64
+    spot_low: F64
+    spot_close: F64
+    perp_open: F64
+    perp_high: F64
+    perp_low: F64
+    perp_close: F64
+    atr: F64
+    atr_used: npt.NDArray[np.int64]
+    thr: F64
+    contiguous_next: npt.NDArray[np.bool_]  # bar i+1 directly follows bar i
+    funding_bar: npt.NDArray[np.int64]  # bar index whose close is the funding time
+    funding_rate: F64
+    funding_mark: F64  # NaN: use the perp close of that bar
+    signals: Signals = EMPTY_SIGNALS
+    has_perp: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.open_ms.shape[0])
+
+
+def _align_perp(spot: Candles, perp: Candles, warnings: list[str]) -> Candles:
+    if perp.bar_ms != spot.bar_ms:
+        raise InvalidInputError(
+            f"perp candles are {perp.bar_ms // 1000}s bars but spot candles are {spot.bar_ms // 1000}s bars"
+        )
+    lo = int(np.searchsorted(perp.open_ms, spot.open_ms[0]))
+    hi = int(np.searchsorted(perp.open_ms, spot.open_ms[-1], side="right"))
+    if lo or hi < len(perp):
+        warnings.append(f"perp: {lo + len(perp) - hi} bar(s) outside the spot span were trimmed")
+        perp = perp.slice(lo, hi)
+    if len(perp) != len(spot) or not np.array_equal(perp.open_ms, spot.open_ms):
+        missing = np.setdiff1d(spot.open_ms, perp.open_ms)
+        extra = np.setdiff1d(perp.open_ms, spot.open_ms)
+        where = missing[0] if missing.size else extra[0]
+        what = "has no perp bar" if missing.size else "has a perp bar but no spot bar"
+        raise InvalidInputError(
+            f"spot/perp misalignment: {iso_utc(int(where))} {what} "
+            f"({missing.size} spot bar(s) without perp, {extra.size} perp bar(s) without spot)",
+            hint="use spot and perp candles of the same interval and span",
+        )
+    return perp
+
+
+def build_market(
+    spot: Candles,
+    perp: Candles | None,
+    funding: Funding | None,
+    signals: Signals,
+    *,
+    atr_window_ms: int,
+    atr_periods: int,
+    threshold_floor: float,
+    atr_multiplier: float,
+) -> Market:
+    warnings = list(spot.warnings)
+    if atr_window_ms % spot.bar_ms:
+        raise InvalidInputError(
+            f"strategy.atr_window is not a multiple of the {spot.bar_ms // 1000}s candle interval"
+        )
+    if perp is None:
+        warnings.append("no --perp candles: the perp legs trade at the spot price (basis 0)")
+        p_o, p_h, p_l, p_c = spot.open, spot.high, spot.low, spot.close
+    else:
+        warnings.extend(perp.warnings)
+        perp = _align_perp(spot, perp, warnings)
+        p_o, p_h, p_l, p_c = perp.open, perp.high, perp.low, perp.close
+
+    bars = atr_window_ms // spot.bar_ms
+    n = len(spot)
+    atr = np.full(n, np.nan)
+    used = np.zeros(n, dtype=np.int64)
+    for start, stop in spot.segments():  # the ATR history restarts after a gap
+        a, u = atr_series(
+            spot.high[start:stop], spot.low[start:stop], spot.close[start:stop], bars, atr_periods
+        )
+        atr[start:stop] = a
+        used[start:stop] = u
+    thr = threshold_array(atr, spot.close, threshold_floor, atr_multiplier)
+    contiguous = np.zeros(n, dtype=bool)
+    contiguous[:-1] = np.diff(spot.open_ms) == spot.bar_ms
+
+    f_bar = np.zeros(0, dtype=np.int64)
+    f_rate = np.zeros(0)
+    f_mark = np.zeros(0)
+    if funding is None:
+        warnings.append("no --funding: funding payments are not modelled")
+    else:
+        warnings.extend(funding.warnings)
+        closes = spot.open_ms + spot.bar_ms
+        inside = (funding.time_ms >= closes[0]) & (funding.time_ms <= closes[-1])
+        t = funding.time_ms[inside]
+        idx = np.searchsorted(closes, t)
+        ok = (idx < n) & (closes[np.minimum(idx, n - 1)] == t)
+        skipped = int((~ok).sum())
+        if skipped:
+            warnings.append(
+                f"funding: {skipped} funding time(s) fall in data gaps and were not applied"
+            )
+        f_bar = idx[ok].astype(np.int64)
+        f_rate = funding.rate[inside][ok]
+        f_mark = funding.mark_price[inside][ok]
+    return Market(
+        open_ms=spot.open_ms, bar_ms=spot.bar_ms,
+        spot_open=spot.open, spot_high=spot.high, spot_low=spot.low, spot_close=spot.close,
+        perp_open=p_o, perp_high=p_h, perp_low=p_l, perp_close=p_c,
+        atr=atr, atr_used=used, thr=thr, contiguous_next=contiguous,
+        funding_bar=f_bar, funding_rate=f_rate, funding_mark=f_mark,
+        signals=signals, has_perp=perp is not None, warnings=warnings,
+    )  # fmt: skip
+
+
+def restrict(market: Market, start_ms: int | None, end_ms: int | None) -> tuple[int, int]:
+    """``[first, stop)`` bar indices to trade between ``start_ms`` (inclusive) and ``end_ms``
+    (exclusive); bars before ``first`` still warm up the ATR."""
+    first = 0 if start_ms is None else int(np.searchsorted(market.open_ms, start_ms))
+    stop = len(market) if end_ms is None else int(np.searchsorted(market.open_ms, end_ms))
+    if stop - first < 2:
+        raise InvalidInputError(
+            "the selected period holds fewer than two bars",
+            hint="check --start/--end against the span of the candles",
+        )
+    return first, stop

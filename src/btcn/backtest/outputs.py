@@ -1,0 +1,285 @@
+"""Everything a backtest writes into ``--out DIR`` (names are a contract; see docs/manual.md).
+
+``summary.csv``, ``equity.html``, ``blocked_trades_log.csv``, ``executed_trades.json``,
+``open_positions.json``, ``equity.parquet``, ``trades.parquet`` and ``run.json`` (inputs, settings,
+warnings, liquidations). Files are first written to a temporary folder inside ``DIR`` and moved into
+place only when all of them are complete, so a failed run never leaves partial files.
+
+:func:`regenerate` rebuilds ``summary.csv``, ``equity.html`` and ``blocked_trades_log.csv`` from the
+Parquet/JSON files of an existing run folder (``btcn report`` uses it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from btcn.backtest import html
+from btcn.backtest.engine import EngineOutput
+from btcn.backtest.market import Market
+from btcn.core.kpis import Kpis, compute_kpis, drawdown
+from btcn.core.money import dec
+from btcn.data.timeparse import iso_utc
+from btcn.errors import InvalidInputError
+
+SUMMARY = "summary.csv"
+EQUITY_HTML = "equity.html"
+BLOCKED = "blocked_trades_log.csv"
+EXECUTED = "executed_trades.json"
+OPEN_POSITIONS = "open_positions.json"
+EQUITY_PARQUET = "equity.parquet"
+TRADES_PARQUET = "trades.parquet"
+RUN_JSON = "run.json"
+RUN_SCHEMA_VERSION = 1
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, Any]
+    kpis: Kpis
+    equity: dict[str, np.ndarray]
+    trades: list[dict[str, Any]]
+    blocked: list[dict[str, Any]]
+    open_positions: list[dict[str, Any]]
+    meta: dict[str, Any]
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResult:
+    """Turn the engine's output into the tables and rows of the run folder."""
+    sl = slice(out.first, out.stop)
+    c = out.columns
+    eq: dict[str, np.ndarray] = {"ts_ms": market.open_ms[sl], "price_spot": market.spot_close[sl],
+                                 "price_perp": market.perp_close[sl], **c}  # fmt: skip
+    nav = c["nav_usdt"]
+    eq["thr"] = market.thr[sl]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eq["net_delta_pct_nav"] = np.where(
+            nav > 0, c["net_delta_btc"] * market.spot_close[sl] / nav * 100.0, np.nan
+        )
+    nav_start = float(meta["initial_nav_usdt"])
+    eq["drawdown"] = drawdown(np.concatenate([[nav_start], nav]))[1:]
+
+    led = out.ledger
+    trades = []
+    for t in led.trades:
+        trades.append({
+            "ts_ms": t.ts_ms, "leg": t.leg, "action": t.action, "side": t.side,
+            "qty_btc": float(t.qty_btc), "price": float(t.price), "fee_usdt": float(t.fee_usdt),
+            "liquidity": t.liquidity, "position_id": t.position_id, "duration_s": t.duration_s,
+            "realized_pnl_usdt": float(t.realized_pnl_usdt),
+            "cumulative_pnl_usdt": float(t.cumulative_pnl_usdt),
+            "drawdown": float(eq["drawdown"][t.bar - out.first]), "bar_index": t.bar - out.first,
+        })  # fmt: skip
+    bar_of = {int(ts): i for i, ts in enumerate((market.open_ms[sl] + market.bar_ms).tolist())}
+    blocked = [
+        {"time": iso_utc(b.ts_ms), "leg": b.leg, "side": b.side, "signal": b.signal, "rule": b.rule,
+         "size": float(b.qty_btc), "action": b.action, "notional_usdt": float(b.notional_usdt),
+         "ts_ms": b.ts_ms, "bar_index": bar_of[b.ts_ms]}
+        for b in out.blocked
+    ]  # fmt: skip
+    last_spot = float(market.spot_close[out.stop - 1])
+    last_perp = float(market.perp_close[out.stop - 1])
+    positions = []
+    for tracker, price in ((led.spot, last_spot), (led.long, last_perp), (led.short, last_perp)):
+        if tracker.qty_btc > 0:
+            positions.append({
+                "leg": tracker.leg, "side": tracker.side, "qty_btc": float(tracker.qty_btc),
+                "entry_price": float(tracker.entry_price), "entry_ts_ms": tracker.entry_ts_ms,
+                "unrealized_pnl_usdt": float(tracker.unrealized_pnl(dec(price))),
+            })  # fmt: skip
+    kpis = compute_kpis(eq["ts_ms"], nav, bar_ms=market.bar_ms, nav_start=nav_start,
+                        fees_usdt=float(led.fees_usdt), funding_usdt=float(led.funding_usdt))  # fmt: skip
+    net = kpis.nav_end - nav_start
+    summary = {
+        "start": iso_utc(int(eq["ts_ms"][0])),
+        "end": iso_utc(int(eq["ts_ms"][-1]) + market.bar_ms),
+        "bars": int(nav.shape[0]),
+        "nav_start": nav_start,
+        "nav_end": kpis.nav_end,
+        "roi": kpis.roi,
+        "cagr": kpis.cagr,
+        "sharpe": kpis.sharpe,
+        "sortino": kpis.sortino,
+        "max_drawdown": kpis.max_drawdown,
+        "fees_usdt": kpis.fees_usdt,
+        "fees_per_nav_per_day": kpis.fees_per_nav_per_day,
+        "funding_usdt": kpis.funding_usdt,
+        "gross_pnl_usdt": net + kpis.fees_usdt - kpis.funding_usdt,
+        "net_pnl_usdt": net,
+        "turnover_usdt": float(led.turnover_usdt),
+        "trades": len(trades),
+        "blocked_trades": len(blocked),
+        "rebalances": out.rebalances,
+    }
+    meta = {
+        **meta,
+        "bar_ms": market.bar_ms,
+        "warnings": market.warnings,
+        "decisions": out.decisions,
+        "transfers": out.transfers,
+        "cancelled_orders": out.cancelled_orders,
+        "blocked_trades": [{k: b[k] for k in ("time", "leg", "side", "signal", "rule", "size", "action",
+                                               "notional_usdt", "ts_ms")} for b in blocked],
+        "liquidations": [
+            {"ts_ms": e.ts_ms, "time": iso_utc(e.ts_ms), "price": e.price, "equity_usdt": e.equity_usdt,
+             "maintenance_usdt": e.maintenance_usdt, "absorbed_usdt": float(e.absorbed_usdt)}
+            for e in out.liquidations
+        ],
+    }  # fmt: skip
+    return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
+
+
+def _write_summary(path: Path, summary: dict[str, Any]) -> None:
+    from btcn.contracts.tables import SUMMARY_COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(SUMMARY_COLUMNS)
+        w.writerow(["" if _num(summary[k]) is None else summary[k] for k in SUMMARY_COLUMNS])
+
+
+def _write_blocked(path: Path, blocked: list[dict[str, Any]]) -> None:
+    from btcn.contracts.tables import BLOCKED_COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(BLOCKED_COLUMNS)
+        for b in blocked:
+            w.writerow([b[k] for k in BLOCKED_COLUMNS])
+
+
+def _trade_rows(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from btcn.contracts.tables import TRADES_SCHEMA
+
+    names = TRADES_SCHEMA.names
+    return [{k: t[k] for k in names} for t in trades]
+
+
+def _write_parquet(folder: Path, res: RunResult) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from btcn.contracts.tables import EQUITY_SCHEMA, TRADES_SCHEMA
+
+    eq = res.equity
+    arrays = [pa.array(eq["ts_ms"], pa.timestamp("ms", tz="UTC"))]
+    arrays += [pa.array(eq[name], pa.float64()) for name in EQUITY_SCHEMA.names[1:]]
+    pq.write_table(pa.Table.from_arrays(arrays, schema=EQUITY_SCHEMA), folder / EQUITY_PARQUET)
+    rows = _trade_rows(res.trades)
+    table = (
+        pa.Table.from_pylist(rows, schema=TRADES_SCHEMA) if rows else TRADES_SCHEMA.empty_table()
+    )
+    pq.write_table(table, folder / TRADES_PARQUET)
+
+
+def _html_title(meta: dict[str, Any], summary: dict[str, Any]) -> str:
+    return (f"btcn backtest {summary['start']} → {summary['end']}: ROI {summary['roi']:.2%}, "
+            f"Sharpe {summary['sharpe']:.2f}, max DD {summary['max_drawdown']:.2%}")  # fmt: skip
+
+
+def write_run(out_dir: Path, res: RunResult) -> None:
+    """Write every file of the run folder; all or nothing."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".btcn-run-", dir=out_dir))
+    try:
+        _write_summary(tmp / SUMMARY, res.summary)
+        _write_blocked(tmp / BLOCKED, res.blocked)
+        (tmp / EXECUTED).write_text(
+            json.dumps(_trade_rows(res.trades), indent=1) + "\n", encoding="utf-8"
+        )
+        (tmp / OPEN_POSITIONS).write_text(
+            json.dumps(res.open_positions, indent=1) + "\n", encoding="utf-8"
+        )
+        meta = {"kind": "backtest_run", "schema_version": RUN_SCHEMA_VERSION, **res.meta,
+                "summary": {k: _num(v) for k, v in res.summary.items()}}  # fmt: skip
+        (tmp / RUN_JSON).write_text(
+            json.dumps(meta, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        _write_parquet(tmp, res)
+        html.write_equity_html(tmp / EQUITY_HTML, res.equity, res.trades, res.blocked,
+                               tuple(res.meta["targets"]), _html_title(res.meta, res.summary))  # fmt: skip
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(f, out_dir / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_run(run_dir: Path) -> RunResult:
+    """Read a run folder back (equity.parquet, trades.parquet, run.json, open_positions.json)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from btcn.data.candles import column_numpy
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InvalidInputError(f"run folder not found: {run_dir}")
+    try:
+        meta = json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
+        table = pq.read_table(run_dir / EQUITY_PARQUET)
+        trades_t = pq.read_table(run_dir / TRADES_PARQUET)
+        positions = json.loads((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInputError(
+            f"{run_dir}: missing {Path(exc.filename).name}; is this a btcn run folder?"
+        ) from exc
+    except (json.JSONDecodeError, pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInputError(f"{run_dir}: unreadable run file: {exc}") from exc
+    if meta.get("kind") != "backtest_run" or meta.get("schema_version") != RUN_SCHEMA_VERSION:
+        raise InvalidInputError(
+            f"{run_dir / RUN_JSON}: not a btcn run description of schema {RUN_SCHEMA_VERSION}"
+        )
+    eq = {"ts_ms": column_numpy(table.column("ts").cast(pa.int64()), np.int64)}
+    for name in table.column_names[1:]:
+        eq[name] = column_numpy(table.column(name))
+    bar_ms = int(meta["bar_ms"])
+    index = {int(ts): i for i, ts in enumerate(eq["ts_ms"].tolist())}
+    trades = trades_t.to_pylist()
+    for t in trades:
+        t["bar_index"] = index.get(t["ts_ms"], 0)
+    blocked = [
+        {**b, "bar_index": index.get(int(b["ts_ms"]) - bar_ms, 0)}
+        for b in meta.get("blocked_trades", [])
+    ]
+    summary = dict(meta.get("summary", {}))
+    kpis = compute_kpis(eq["ts_ms"], eq["nav_usdt"], bar_ms=bar_ms, nav_start=float(meta["initial_nav_usdt"]),
+                        fees_usdt=float(np.sum(eq["fees_usdt"])), funding_usdt=float(np.sum(eq["funding_usdt"])))  # fmt: skip
+    return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
+
+
+def regenerate(run_dir: Path, *, force: bool = False) -> list[str]:
+    """Rewrite summary.csv, equity.html and blocked_trades_log.csv when missing (or ``force``)."""
+    run_dir = Path(run_dir)
+    res = load_run(run_dir)
+    written = []
+    from btcn.runtime.files import atomic_path
+
+    if force or not (run_dir / SUMMARY).exists():
+        with atomic_path(run_dir / SUMMARY) as tmp:
+            _write_summary(tmp, res.summary)
+        written.append(SUMMARY)
+    if force or not (run_dir / BLOCKED).exists():
+        with atomic_path(run_dir / BLOCKED) as tmp:
+            _write_blocked(tmp, res.blocked)
+        written.append(BLOCKED)
+    if force or not (run_dir / EQUITY_HTML).exists():
+        with atomic_path(run_dir / EQUITY_HTML) as tmp:
+            html.write_equity_html(tmp, res.equity, res.trades, res.blocked, tuple(res.meta["targets"]),
+                                   _html_title(res.meta, res.summary))  # fmt: skip
+        written.append(EQUITY_HTML)
+    return written

@@ -1,0 +1,119 @@
+"""``btcn backtest``: replay candles through the decision core with held positions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from btcn import __version__
+from btcn.backtest.engine import EngineParams, run_engine
+from btcn.backtest.market import Market, build_market, restrict
+from btcn.backtest.outputs import RunResult, collect, write_run
+from btcn.core.money import dec
+from btcn.data.candles import load_candles
+from btcn.data.funding import load_funding
+from btcn.data.signals import EMPTY_SIGNALS, load_signals
+from btcn.data.timeparse import parse_timestamp_ms
+from btcn.errors import InvalidInputError, UsageError
+from btcn.runtime.settings import Settings
+from btcn.stages.common import fee_rates, planner_params, targets_tuple
+
+DAY_MS = 86_400_000
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    candles: Sequence[str | Path]
+    settings: Settings
+    perp: Sequence[str | Path] | None = None
+    funding: Sequence[str | Path] | None = None
+    signals: str | Path | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+def parse_bound(text: str | None, *, end: bool) -> int | None:
+    """``--start``/``--end``: a date (UTC; an end date includes that whole day) or an ISO time."""
+    if text is None:
+        return None
+    try:
+        ms = parse_timestamp_ms(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"--{'end' if end else 'start'}: {exc}", hint="use YYYY-MM-DD or an ISO-8601 time"
+        ) from exc
+    if end and _DATE_ONLY.match(text.strip()):
+        ms += DAY_MS
+    return ms
+
+
+def load_market(req: BacktestRequest) -> Market:
+    st = req.settings.strategy
+    spot = load_candles(req.candles, gaps="warn", what="candles")
+    perp = load_candles(req.perp, gaps="warn", what="perp") if req.perp else None
+    funding = load_funding(req.funding) if req.funding else None
+    signals = load_signals(req.signals) if req.signals else EMPTY_SIGNALS
+    if req.settings.backtest.post_only_window_ms > spot.bar_ms:
+        raise InvalidInputError(
+            f"backtest.post_only_window ({req.settings.backtest.post_only_window}) is longer than one "
+            f"{spot.bar_ms // 1000}s bar; the fill model cannot see inside a bar"
+        )
+    return build_market(spot, perp, funding, signals, atr_window_ms=st.atr_window_ms,
+                        atr_periods=st.atr_periods, threshold_floor=st.threshold_floor,
+                        atr_multiplier=st.atr_multiplier)  # fmt: skip
+
+
+def engine_params(settings: Settings) -> EngineParams:
+    bt = settings.backtest
+    return EngineParams(
+        planner=planner_params(settings, bt.slippage),
+        fees=fee_rates(settings),
+        slippage=dec(bt.slippage),
+        leverage=dec(bt.leverage),
+        maintenance_margin_rate=dec(bt.maintenance_margin_rate),
+        initial_nav_usdt=dec(bt.initial_nav_usdt),
+    )
+
+
+def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+        market: Market | None = None) -> RunResult:  # fmt: skip
+    """Load inputs (unless ``market`` is given), run the engine, collect the outputs."""
+    market = market or load_market(req)
+    start_ms = parse_bound(req.start, end=False)
+    end_ms = parse_bound(req.end, end=True)
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UsageError("--end must be after --start")
+    first, stop = restrict(market, start_ms, end_ms)
+    progress = progress_factory(stop - first) if progress_factory else None
+    params = engine_params(req.settings)
+    out = run_engine(market, params, first, stop, progress=progress)
+    s = req.settings
+    meta = {
+        "btcn_version": __version__,
+        "inputs": {
+            "candles": [str(p) for p in req.candles],
+            "perp": [str(p) for p in req.perp] if req.perp else None,
+            "funding": [str(p) for p in req.funding] if req.funding else None,
+            "signals": str(req.signals) if req.signals else None,
+            "start": req.start,
+            "end": req.end,
+        },
+        "settings": {
+            k: getattr(s, k).model_dump(mode="json")
+            for k in ("strategy", "fees", "guardrails", "backtest")
+        },
+        "targets": list(targets_tuple(s)),
+        "initial_nav_usdt": float(s.backtest.initial_nav_usdt),
+        "has_perp": market.has_perp,
+    }
+    return collect(out, market, meta)
+
+
+def run_and_write(req: BacktestRequest, out_dir: Path,
+                  progress_factory: Callable[[int], Callable[[int], None]] | None = None) -> RunResult:  # fmt: skip
+    result = run(req, progress_factory)
+    write_run(Path(out_dir), result)
+    return result
