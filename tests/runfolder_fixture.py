@@ -130,25 +130,26 @@ def make_run_folder(
                         strict=True,
                     )
                 )
-            ]  # fmt: skip
+            ]
         )
     )
     with open(out / "blocked_trades_log.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(BLOCKED_COLUMNS)
-        w.writerow(["2025-01-02T00:00:00Z", "BTC_SPOT", "SELL", "SELL", "BUY", "buy_blocks_sell",
-                    "0.01", "950.0"])  # fmt: skip
+        blocked = dict(zip(BLOCKED_COLUMNS, ["2025-01-02T00:00:00Z", "BTC_SPOT", "SELL", "BUY",
+                       "BUY_FORBIDS_SELL", 0.01, "SELL", 950.0], strict=True))  # fmt: skip
+        w.writerow(blocked.values())
     k = K.compute_kpis(ts, nav, bar_ms=bar_ms, nav_start=nav0, fees_usdt=float(fees.sum()),
                        funding_usdt=float(funding.sum()))  # fmt: skip
-    if with_summary:
-        summary = {
+    summary = {
             "start": "2025-01-01T00:00:00Z", "end": "x", "bars": n, "nav_start": nav0,
             "nav_end": k.nav_end, "roi": k.roi, "cagr": k.cagr, "sharpe": k.sharpe,
             "sortino": k.sortino, "max_drawdown": k.max_drawdown, "fees_usdt": k.fees_usdt,
             "fees_per_nav_per_day": k.fees_per_nav_per_day, "funding_usdt": k.funding_usdt,
             "gross_pnl_usdt": 0, "net_pnl_usdt": k.nav_end - nav0, "turnover_usdt": 0,
             "trades": len(rows), "blocked_trades": 1, "rebalances": len(rows) // 2,
-        }  # fmt: skip
+    }  # fmt: skip
+    if with_summary:
         with open(out / "summary.csv", "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
             w.writeheader()
@@ -157,13 +158,19 @@ def make_run_folder(
         (out / "run.json").write_text(
             json.dumps(
                 {
+                    "kind": "backtest_run",
+                    "schema_version": 1,
                     "bar_ms": bar_ms,
-                    "config": {
+                    "initial_nav_usdt": nav0,
+                    "targets": [0.5, 0.0, 0.5],
+                    "settings": {
                         "strategy": {"threshold_floor": 0.005, "cooldown": "60m"},
                         "guardrails": {"max_net_delta": 0.2},
                         "backtest": {"initial_nav_usdt": nav0},
                     },
                     "warnings": [],
+                    "blocked_trades": [{**blocked, "ts_ms": T0 + 86_400_000}],
+                    "summary": summary,
                 }
             )
         )

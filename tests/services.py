@@ -89,9 +89,9 @@ def recording_server(responder: Responder) -> Iterator[RecordingServer]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = _handle  # noqa: N815
+        do_GET = do_POST = _handle
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

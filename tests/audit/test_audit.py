@@ -241,7 +241,7 @@ def test_corrupt_workbook_is_never_truncated(tmp_path: Path) -> None:
     log = tmp_path / "Log.xlsx"
     log.write_bytes(b"PK\x03\x04 this is not really a workbook")
     before = log.read_bytes()
-    with pytest.raises(WorkbookError, match="not a readable .xlsx workbook"):
+    with pytest.raises(WorkbookError, match=r"not a readable .xlsx workbook"):
         update_log(log, D1, "run", [kpi_row(D1, "run", 1.0)], [])
     assert log.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -278,9 +278,8 @@ def test_each_condition_fires_once_repeats_suppressed_recovery_sent(
 
 def test_plan_and_execution_conditions(alert_env, tmp_path: Path, examples: Path) -> None:
     srv = alert_env
-    from tests.helpers import snapshot
-
     from btcn.contracts import dump_json
+    from tests.helpers import snapshot
 
     # A plan in safe mode: its snapshot is far older than the data it needs.
     snap = tmp_path / "snap.json"

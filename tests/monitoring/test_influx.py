@@ -119,7 +119,7 @@ def test_missing_database_is_a_clear_error_and_not_retried(influxd) -> None:
     writer, client = writer_for(
         influxd, "no_such_db", policy=RetryPolicy(retries=3, base_delay_s=5)
     )
-    with client, pytest.raises(InfluxError, match="HTTP 404.*database not found") as err:
+    with client, pytest.raises(InfluxError, match=r"HTTP 404.*database not found") as err:
         writer.write([Point("m", {"v": 1.0}, 1)])
     assert err.value.hint and "exist" in err.value.hint
 

@@ -178,7 +178,7 @@ def test_transport_refuses_before_sending() -> None:
     inner = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
     with netguard.http_client(test_mode=True, allowlist=["127.0.0.1"], timeout_s=1,
                               transport=inner) as client:  # fmt: skip
-        with pytest.raises(netguard.NetworkRefused, match="api.telegram.org") as err:
+        with pytest.raises(netguard.NetworkRefused, match=r"api.telegram.org") as err:
             client.post("https://api.telegram.org/botX/sendMessage")
         assert err.value.exit_code == 4
         assert client.get("http://127.0.0.1:1/x").status_code == 200
@@ -192,19 +192,21 @@ def test_test_mode_off_lets_requests_through() -> None:
 
 
 def test_real_client_to_loopback_server_in_test_mode() -> None:
-    with recording_server(lambda r: (200, {}, b"ok")) as srv:
-        with netguard.http_client(test_mode=True, allowlist=["127.0.0.1"], timeout_s=2) as c:
-            assert c.get(srv.url + "/ping").text == "ok"
+    with (
+        recording_server(lambda r: (200, {}, b"ok")) as srv,
+        netguard.http_client(test_mode=True, allowlist=["127.0.0.1"], timeout_s=2) as c,
+    ):
+        assert c.get(srv.url + "/ping").text == "ok"
 
 
 def test_socket_guard_refuses_lookups_and_connections() -> None:
     # The session fixture armed the guard with the loopback allowlist.
     assert netguard.guard_active()
-    with pytest.raises(netguard.NetworkRefused, match="look-up of example.com"):
+    with pytest.raises(netguard.NetworkRefused, match=r"look-up of example.com"):
         socket.getaddrinfo("example.com", 443)
     with (
         socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s,
-        pytest.raises(netguard.NetworkRefused, match="connection to 192.0.2.1"),
+        pytest.raises(netguard.NetworkRefused, match=r"connection to 192.0.2.1"),
     ):
         s.connect(("192.0.2.1", 80))  # TEST-NET-1: refused before any packet
     with pytest.raises(netguard.NetworkRefused):

@@ -155,7 +155,7 @@ def push(
             "--since",
             help="Only bars closing within this duration of the run's end, "
             "e.g. 2d (default: all bars).",
-        ),  # fmt: skip
+        ),
     ] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Extra tag KEY=VALUE (repeatable).")

@@ -101,10 +101,7 @@ def trade_costs(rf: RunFolder) -> list[CostlyTrade]:
     out = []
     for i, row in enumerate(tr.itertuples(index=False)):
         j = int(idx[i])
-        if j >= 0:
-            ref = spot[j] if row.leg in SPOT_LEGS else perp[j]
-        else:
-            ref = math.nan
+        ref = (spot[j] if row.leg in SPOT_LEGS else perp[j]) if j >= 0 else math.nan
         sign = 1.0 if row.side == "BUY" else -1.0
         slip = (row.price - ref) * row.qty_btc * sign if math.isfinite(ref) else 0.0
         out.append(
@@ -120,7 +117,7 @@ def trade_costs(rf: RunFolder) -> list[CostlyTrade]:
                 float(slip),
                 float(row.fee_usdt + slip),
                 row.liquidity,
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -291,6 +288,6 @@ def to_telegram_html(d: Digest) -> str:
                 esc(
                     f"{_utc(t.ts_ms)[11:16]} {t.leg} {t.action} {t.qty_btc:.4f} BTC: "
                     f"cost {t.cost_usdt:,.2f} USDT"
-                )  # fmt: skip
+                )
             )
     return "\n".join(lines)

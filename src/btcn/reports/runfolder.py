@@ -105,8 +105,9 @@ class RunFolder:
                 loaded = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
             except (ValueError, OSError) as exc:
                 raise InvalidInputError(f"{folder / RUN_JSON}: not valid JSON ({exc})") from exc
-            if isinstance(loaded, dict):
-                meta = loaded
+            if not isinstance(loaded, dict) or loaded.get("kind", "backtest_run") != "backtest_run":
+                raise InvalidInputError(f"{folder / RUN_JSON}: not a btcn run description")
+            meta = loaded
         summary = None
         if (folder / SUMMARY).is_file():
             with open(folder / SUMMARY, newline="", encoding="utf-8") as fh:
@@ -150,11 +151,11 @@ class RunFolder:
                     return value
             except ValueError:
                 pass
-        cfg = self.meta.get("config")
-        if isinstance(cfg, dict):
-            bt = cfg.get("backtest")
-            if isinstance(bt, dict) and isinstance(bt.get("initial_nav_usdt"), int | float):
-                return float(bt["initial_nav_usdt"])
+        value = self.meta.get("initial_nav_usdt")
+        if not isinstance(value, int | float):
+            value = self.config_value("backtest", "initial_nav_usdt")
+        if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+            return float(value)
         return float(self.nav[0])
 
     @property
@@ -163,8 +164,8 @@ class RunFolder:
         return int(self.ts_ms[-1]) + self.bar_ms
 
     def config_value(self, section: str, key: str) -> Any:
-        """A setting of the run as recorded in run.json (``None`` when not recorded)."""
-        cfg = self.meta.get("config")
+        """A setting of the run as recorded in run.json's ``settings`` (``None`` if absent)."""
+        cfg = self.meta.get("settings")
         if isinstance(cfg, dict) and isinstance(cfg.get(section), dict):
             return cfg[section].get(key)
         return None

@@ -131,7 +131,7 @@ def run(req: AuditRequest) -> tuple[AuditResult, list[KpiCheck], list[Proposal]]
             p.suggested,
             p.change,
             p.evidence,
-        ]  # fmt: skip
+        ]
         for p in proposals
     ]
     log_path = req.log_path if req.log_path is not None else Path(audit_cfg.log_path)
@@ -154,7 +154,7 @@ def run(req: AuditRequest) -> tuple[AuditResult, list[KpiCheck], list[Proposal]]
                 tolerance=c.tolerance,
                 hard_limit=c.hard_limit,
                 status=c.status,
-            )  # fmt: skip
+            )
             for c in checks
         ],
         proposals=[ProposalResult(**asdict(p)) for p in proposals],

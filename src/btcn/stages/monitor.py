@@ -64,7 +64,7 @@ def points_from_run(
     margin = eq["margin_used_usdt"].to_numpy()
     f_idx, f_rate = funding_rates_from_run(rf)
     funding_at = dict(zip(f_idx.tolist(), f_rate.tolist(), strict=True))
-    days, sharpe = K.rolling_daily_sharpe(
+    _, sharpe = K.rolling_daily_sharpe(
         ts, nav, bar_ms=rf.bar_ms, nav_start=rf.nav_start, window_days=30
     )
     day_idx = (close - 1) // K.DAY_MS if rf.bar_ms else ts // K.DAY_MS
