@@ -315,3 +315,23 @@ def test_settings_sections_have_documented_defaults() -> None:
     assert s.audit.tolerance == 0.05 and s.audit.log_path == "Log.xlsx"
     assert s.influx.api == "v1" and s.influx.timeout_ms == 10_000
     assert not s.telegram.enabled and s.telegram.timeout_ms == 10_000
+
+
+def test_audit_hook_decisions_directly() -> None:
+    # Coverage does not trace code running inside an audit hook; the decisions, called directly:
+    hook = netguard._audit_hook
+    hook("open", ("/etc/hosts",))  # other events pass
+    hook("socket.getaddrinfo", (None, 80, 0, 0, 0))
+    hook("socket.getaddrinfo", (b"localhost", 80, 0, 0, 0))
+    with pytest.raises(netguard.NetworkRefused):
+        hook("socket.getaddrinfo", ("example.com", 80, 0, 0, 0))
+    tcp = SimpleNamespace(family=socket.AF_INET)
+    hook("socket.connect", (tcp, ("127.0.0.1", 80)))
+    with pytest.raises(netguard.NetworkRefused):
+        hook("socket.connect", (tcp, ("8.8.8.8", 53)))
+    hook("socket.connect", (SimpleNamespace(family=socket.AF_UNIX), "/run/x.sock"))
+    netguard.remove_socket_guard()
+    try:
+        hook("socket.getaddrinfo", ("example.com", 80, 0, 0, 0))  # disarmed
+    finally:
+        netguard.install_socket_guard(("127.0.0.1", "localhost", "::1"))

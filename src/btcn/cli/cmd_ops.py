@@ -153,7 +153,7 @@ def push(
         str | None,
         typer.Option(
             "--since",
-            help="Only bars closing within this duration of the run's end, "
+            help="Only bars closing less than this duration before the run's end, "
             "e.g. 2d (default: all bars).",
         ),
     ] = None,

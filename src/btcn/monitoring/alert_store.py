@@ -24,10 +24,3 @@ def save_alert_state(store: StateStore, state: AlertState, now_ms: int) -> None:
              now_ms),
         )  # fmt: skip
 
-
-def all_alert_states(store: StateStore) -> list[AlertState]:
-    with store.transaction() as db:
-        rows = db.execute(
-            "SELECT key, active, since_ms, last_sent_ms, detail FROM alerts ORDER BY key"
-        ).fetchall()
-    return [AlertState(r[0], bool(r[1]), r[2], r[3], r[4]) for r in rows]

@@ -70,7 +70,7 @@ def points_from_run(
     day_idx = (close - 1) // K.DAY_MS if rf.bar_ms else ts // K.DAY_MS
     last_of_day = np.append(np.flatnonzero(np.diff(day_idx) != 0), ts.shape[0] - 1)
     sharpe_at = dict(zip(last_of_day.tolist(), sharpe.tolist(), strict=True))
-    start = 0 if since_ms is None else int(np.searchsorted(close, since_ms, side="left"))
+    start = 0 if since_ms is None else int(np.searchsorted(close, since_ms, side="right"))
     for i in range(start, ts.shape[0]):
         fields: dict[str, float] = {
             "nav_usdt": float(nav[i]),
