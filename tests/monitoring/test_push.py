@@ -111,3 +111,36 @@ def test_push_to_a_host_outside_the_allowlist_is_refused(run: Path, monkeypatch)
     monkeypatch.setenv("BTCN_INFLUX__URL", "https://influx.example.com:8086")
     r = invoke("monitor", "push", "--run", str(run))
     assert r.exit_code == 4 and "influx.example.com refused" in r.stderr
+
+
+def test_grafana_dashboard_queries_run_against_pushed_series(
+    influxd, run: Path, monkeypatch
+) -> None:
+    """Every panel of examples/grafana/dashboards/btcn.json returns data from what push wrote."""
+    root = Path(__file__).resolve().parents[2] / "examples" / "grafana"
+    dash = json.loads((root / "dashboards" / "btcn.json").read_text())
+    ds_yaml = (root / "provisioning" / "datasources" / "btcn-influxdb.yaml").read_text()
+    assert "uid: btcn-influxdb" in ds_yaml and "type: influxdb" in ds_yaml
+    db = new_db(influxd)
+    monkeypatch.setenv("BTCN_INFLUX__URL", influxd.url)
+    monkeypatch.setenv("BTCN_INFLUX__DATABASE", db)
+    assert invoke("monitor", "push", "--run", str(run)).exit_code == 0
+    titles = set()
+    for panel in dash["panels"]:
+        assert panel["datasource"]["uid"] == "btcn-influxdb"
+        for target in panel["targets"]:
+            q = (target["query"].replace("$source", ".*").replace("$timeFilter", "time > 0")
+                 .replace("$__interval", "1h"))  # fmt: skip
+            res = influxd.query(q, db)["results"][0]
+            assert "error" not in res, (panel["title"], res)
+            values = [v for s in res["series"] for v in s["values"] if v[1] is not None]
+            assert values, panel["title"]
+        titles.add(panel["title"])
+    assert {
+        "NAV (USDT)",
+        "Sharpe (30 days)",
+        "Basis_Gate (bps)",
+        "Used margin (% of NAV)",
+    } <= titles
+    tpl = dash["templating"]["list"][0]["query"]
+    assert influxd.query(tpl, db)["results"][0]["series"][0]["values"] == [["source", "run"]]
