@@ -261,11 +261,20 @@ def make_wd(limits: Limits = Limits(50.0, 2048.0, 1.0)) -> tuple[Watchdog, FakeP
     return wd, p, c
 
 
-def test_cpu_over_limit_is_slowed_to_the_limit() -> None:
+def test_cpu_over_limit_is_slowed_to_the_limit(caplog) -> None:
     wd, p, c = make_wd()
     p.cpu, c.t = 2.0, 2.0  # 100 % of a core for 2 s
-    wd.checkpoint()
+    btcn_log = logging.getLogger("btcn")
+    before = btcn_log.propagate
+    with caplog.at_level(logging.DEBUG, logger="btcn.runtime.watchdog"):
+        btcn_log.propagate = True  # setup_logging turns it off; caplog listens at the root
+        try:
+            wd.checkpoint()
+        finally:
+            btcn_log.propagate = before
     assert c.sleeps == [pytest.approx(2.0)]  # 2 s CPU over 4 s wall = 50 %
+    assert caplog.records[0].levelno == logging.INFO
+    assert "uses 100% of one core (limit 50%); slowing it down" in caplog.text
     p.cpu, c.t = 2.5, c.t + 2.0  # 25 %: no pause
     wd.checkpoint()
     assert len(c.sleeps) == 1

@@ -23,4 +23,3 @@ def save_alert_state(store: StateStore, state: AlertState, now_ms: int) -> None:
             (state.key, int(state.active), state.since_ms, state.last_sent_ms, state.detail,
              now_ms),
         )  # fmt: skip
-

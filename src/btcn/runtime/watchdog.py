@@ -88,9 +88,12 @@ class Watchdog:
         limit = self.limits.max_cpu_pct / 100.0
         if wall > 0 and used / wall > limit:
             pause = used / limit - wall
-            log.debug(
-                "watchdog: CPU %.0f%% of one core > %.0f%%; pausing %.3f s",
-                100 * used / wall, self.limits.max_cpu_pct, pause,
+            # The first pause is announced; later ones are routine (DEBUG).
+            level = logging.DEBUG if self.slept_s else logging.INFO
+            log.log(
+                level,
+                "watchdog: %s uses %.0f%% of one core (limit %.0f%%); slowing it down "
+                "(pause %.2f s)", self.what, 100 * used / wall, self.limits.max_cpu_pct, pause,
             )  # fmt: skip
             self._sleep(pause)
             self.slept_s += pause
