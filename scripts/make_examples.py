@@ -49,7 +49,9 @@ def main() -> None:
             "perp_last_usdt": Decimal(repr(float(perp.close[-1]))),
         },
         balances={"spot_usdt": spot_usdt, "spot_btc": spot_btc, "futures_usdt": futures},
-        positions={"BTC_PERP_SHORT": {"size_contracts": short_contracts, "entry_price_usdt": p0_perp}},
+        positions={
+            "BTC_PERP_SHORT": {"size_contracts": short_contracts, "entry_price_usdt": p0_perp}
+        },
     )
     (EXAMPLES / "snapshot.json").write_text(dump_json(snap))
 

@@ -141,3 +141,45 @@ def compute_kpis(
         fees_per_nav_per_day=fees_usdt / mean_nav / days if days > 0 and mean_nav > 0 else math.nan,
         funding_usdt=funding_usdt,
     )
+
+
+def trailing_sharpe(
+    ts_ms: npt.NDArray[np.int64],
+    nav: npt.NDArray[np.float64],
+    *,
+    bar_ms: int,
+    nav_start: float,
+    window_days: int = 30,
+) -> float:
+    """Sharpe of the last ``window_days`` daily returns (the roadmap's "Sharpe (30 days)").
+
+    Same daily returns and annualisation as :func:`sharpe`; with fewer days than the window, the
+    days there are (NaN below two).
+    """
+    if ts_ms.shape[0] == 0:
+        return math.nan
+    _, day_nav = daily_nav(ts_ms, nav, bar_ms)
+    rets = daily_returns(nav_start, day_nav)
+    return sharpe(rets[-window_days:])
+
+
+def rolling_daily_sharpe(
+    ts_ms: npt.NDArray[np.int64],
+    nav: npt.NDArray[np.float64],
+    *,
+    bar_ms: int,
+    nav_start: float,
+    window_days: int = 30,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """For each UTC day, the trailing Sharpe of the ``window_days`` daily returns ending that day.
+
+    Returns the days' start times (ms) and the values; equals :func:`trailing_sharpe` of the data
+    cut at each day's last bar.
+    """
+    days, day_nav = daily_nav(ts_ms, nav, bar_ms)
+    rets = daily_returns(nav_start, day_nav)
+    out = np.array(
+        [sharpe(rets[max(0, i + 1 - window_days) : i + 1]) for i in range(rets.shape[0])],
+        dtype=np.float64,
+    )
+    return days, out

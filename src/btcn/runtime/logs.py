@@ -1,10 +1,75 @@
-"""Logging to stderr through rich; one ``--log-level`` for the whole process."""
+"""Logging to stderr; one ``--log-level`` for the whole process.
+
+Two policies live in the handler, so every module gets them for free:
+
+* Repeated identical INFO lines (same logger, same text, one after the other) are collapsed: the
+  first is printed, the repeats are counted, and one ``(previous message repeated N more times)``
+  line follows when a different line arrives or logging shuts down. Warnings and errors are never
+  collapsed. Per-bar or per-point chatter belongs at DEBUG, which is not collapsed either.
+* Every line passes through :func:`btcn.runtime.secrets.redact`, so a secret handed out by
+  ``get_secret`` never reaches the terminal or a cron mail.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import TextIO
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class CollapsingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stderr handler that collapses consecutive identical INFO lines and masks secrets."""
+
+    _btcn = True
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._last: tuple[str, str] | None = None
+        self._repeats = 0
+
+    def format(self, record: logging.LogRecord) -> str:
+        from btcn.runtime.secrets import redact
+
+        return redact(super().format(record))
+
+    def _flush_repeats(self) -> None:
+        if self._repeats:
+            n, self._repeats = self._repeats, 0
+            self.stream.write(f"(previous message repeated {n} more time{'s' * (n > 1)})\n")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            key = (record.name, record.getMessage())
+        except Exception:  # a bad %-format: let the standard machinery report it
+            self.handleError(record)
+            return
+        self.acquire()
+        try:
+            if record.levelno == logging.INFO and key == self._last:
+                self._repeats += 1
+                return
+            self._flush_repeats()
+            self._last = key if record.levelno == logging.INFO else None
+        finally:
+            self.release()
+        super().emit(record)
+
+    def flush_repeats(self) -> None:
+        self.acquire()
+        try:
+            self._flush_repeats()
+            self._last = None
+            self.flush()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        # The stream may already be closed at interpreter exit.
+        with contextlib.suppress(ValueError, OSError):
+            self.flush_repeats()
+        super().close()
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -15,8 +80,7 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger("btcn")
     root.setLevel(level)
     if not any(getattr(h, "_btcn", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+        handler = CollapsingHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        handler._btcn = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.propagate = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -154,6 +154,85 @@ class BinanceSettings(Section):
     timeout: Duration = "10s"
 
 
+class TelegramSettings(Section):
+    """Telegram Bot API alerts. Disabled while ``chat_id`` is empty; the bot token is a secret."""
+
+    base_url: str = "https://api.telegram.org"
+    chat_id: str = ""
+    token_secret: str = "TELEGRAM_BOT_TOKEN"  # name passed to get_secret(), never the token
+    timeout: Duration = "10s"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.chat_id)
+
+    @property
+    def timeout_ms(self) -> int:
+        return parse_duration_ms(self.timeout)
+
+
+class InfluxSettings(Section):
+    """InfluxDB over its HTTP line protocol: ``v1`` = ``/write``, ``v2`` = ``/api/v2/write``."""
+
+    url: str = "http://127.0.0.1:8086"
+    api: Literal["v1", "v2"] = "v1"
+    database: str = "btcn"  # v1
+    retention_policy: str = ""  # v1, empty = the database's default
+    username: str = ""  # v1 basic auth user; its password is the secret named below
+    org: str = ""  # v2
+    bucket: str = "btcn"  # v2
+    token_secret: str = "INFLUX_TOKEN"  # v2 token or v1 password; optional for v1
+    measurement: str = "btcn"
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    timeout: Duration = "10s"
+
+    @property
+    def timeout_ms(self) -> int:
+        return parse_duration_ms(self.timeout)
+
+
+class AlertSettings(Section):
+    """Alert thresholds and de-duplication (state kept in the state store between cron runs)."""
+
+    funding_bps_8h: Annotated[float, Field(gt=0)] = 5.0  # |funding rate| per 8 h, in bps
+    margin_used_pct_nav: Annotated[float, Field(gt=0, le=10)] = 0.70  # fraction of NAV
+    cooldown: Duration = "6h"  # a condition still active is re-sent at most once per cooldown
+    send_recovery: bool = True
+
+    @property
+    def cooldown_ms(self) -> int:
+        return parse_duration_ms(self.cooldown)
+
+
+class WatchdogSettings(Section):
+    """Resource limits of a long command (CPU as % of one core, resident memory)."""
+
+    enabled: bool = True
+    max_cpu_pct: Annotated[float, Field(gt=0, le=100 * 64)] = 50.0
+    max_rss_mb: Annotated[float, Field(gt=0)] = 2048.0
+    check_interval: Duration = "500ms"
+
+    @property
+    def check_interval_ms(self) -> int:
+        return parse_duration_ms(self.check_interval)
+
+
+class AuditSettings(Section):
+    """``btcn audit``: targets file (empty = the roadmap defaults), drift tolerance, workbook."""
+
+    targets: str = ""
+    tolerance: Annotated[float, Field(gt=0, le=10)] = 0.05
+    log_path: str = "Log.xlsx"
+
+
+class NetworkSettings(Section):
+    """In test mode every HTTP request to a host outside ``allowlist`` is refused in-process."""
+
+    test_mode: bool = False
+    allowlist: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BTCN_",
@@ -172,6 +251,12 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     gate: GateSettings = GateSettings()
     binance: BinanceSettings = BinanceSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    influx: InfluxSettings = InfluxSettings()
+    alerts: AlertSettings = AlertSettings()
+    watchdog: WatchdogSettings = WatchdogSettings()
+    audit: AuditSettings = AuditSettings()
+    network: NetworkSettings = NetworkSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -38,6 +38,10 @@ _DDL = [
         plan_digest TEXT NOT NULL, client_order_id TEXT NOT NULL, venue TEXT NOT NULL,
         event TEXT NOT NULL, payload TEXT NOT NULL, ts_ms INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS journal_cid ON journal (client_order_id)",
+    # Alert de-duplication (btcn.monitoring.alert_store): one row per alert key.
+    """CREATE TABLE IF NOT EXISTS alerts (
+        key TEXT PRIMARY KEY, active INTEGER NOT NULL, since_ms INTEGER,
+        last_sent_ms INTEGER, detail TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL)""",
 ]
 
 

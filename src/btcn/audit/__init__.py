@@ -1,0 +1,1 @@
+"""``btcn audit``: KPIs against targets, drift proposals, and the Log.xlsx workbook."""

@@ -1,0 +1,1 @@
+"""Metrics to InfluxDB, alerts to Telegram, and the alert de-duplication state machine."""

@@ -1,0 +1,187 @@
+"""Read a run folder (``btcn backtest --out DIR``, or a live history with the same layout).
+
+Only ``equity.parquet`` is required; ``trades.parquet``, ``run.json``, ``summary.csv`` and
+``blocked_trades_log.csv`` are read when present. Files are checked against the contracts in
+:mod:`btcn.contracts.tables`: a wrong ``kind``/``schema_version`` or a missing column is one
+clear error naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from btcn.contracts.tables import (
+    EQUITY_SCHEMA,
+    EQUITY_SCHEMA_VERSION,
+    TRADES_SCHEMA,
+    TRADES_SCHEMA_VERSION,
+)
+from btcn.core import kpis as K
+from btcn.errors import InvalidInputError
+
+EQUITY = "equity.parquet"
+TRADES = "trades.parquet"
+RUN_JSON = "run.json"
+SUMMARY = "summary.csv"
+BLOCKED = "blocked_trades_log.csv"
+EQUITY_HTML = "equity.html"
+
+
+def _read_table(path: Path, schema: pa.Schema, kind: str, version: int) -> pd.DataFrame:
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"{path}: file not found") from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    if meta.get("kind", kind) != kind:
+        raise InvalidInputError(f"{path}: expected kind {kind!r}, got {meta.get('kind')!r}")
+    if meta.get("schema_version", str(version)) != str(version):
+        raise InvalidInputError(
+            f"{path}: {kind} schema_version {meta.get('schema_version')!r} is not supported "
+            f"(this btcn reads version {version})"
+        )
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"{path}: missing column(s) {', '.join(missing)}")
+    table = table.select(schema.names)
+    df = table.to_pandas()
+    if pa.types.is_timestamp(table.schema.field("ts").type if "ts" in schema.names else pa.null()):
+        # Epoch milliseconds straight from Arrow: no pandas timezone round trip.
+        unit = table.schema.field("ts").type.unit
+        raw = table.column("ts").cast(pa.int64()).to_numpy().astype(np.int64)
+        mul, div = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}[unit]
+        df["ts_ms"] = raw * mul // div
+    return df
+
+
+@dataclass
+class RunFolder:
+    path: Path
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, str] | None = None
+
+    # --- loading ---------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> RunFolder:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise InvalidInputError(
+                f"run folder not found: {folder}",
+                hint="pass the --out folder of `btcn backtest`",
+            )
+        if not (folder / EQUITY).is_file():
+            raise InvalidInputError(
+                f"{folder}: no {EQUITY} in the run folder",
+                hint="a run folder is what `btcn backtest --out DIR` writes",
+            )
+        equity = _read_table(folder / EQUITY, EQUITY_SCHEMA, "equity", EQUITY_SCHEMA_VERSION)
+        if equity.empty:
+            raise InvalidInputError(f"{folder / EQUITY}: no rows")
+        if not equity["ts_ms"].is_monotonic_increasing:
+            raise InvalidInputError(f"{folder / EQUITY}: rows are not sorted by ts")
+        if (folder / TRADES).is_file():
+            trades = _read_table(folder / TRADES, TRADES_SCHEMA, "trades", TRADES_SCHEMA_VERSION)
+        else:
+            trades = TRADES_SCHEMA.empty_table().to_pandas()
+        meta: dict[str, Any] = {}
+        if (folder / RUN_JSON).is_file():
+            try:
+                loaded = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
+            except (ValueError, OSError) as exc:
+                raise InvalidInputError(f"{folder / RUN_JSON}: not valid JSON ({exc})") from exc
+            if not isinstance(loaded, dict) or loaded.get("kind", "backtest_run") != "backtest_run":
+                raise InvalidInputError(f"{folder / RUN_JSON}: not a btcn run description")
+            meta = loaded
+        summary = None
+        if (folder / SUMMARY).is_file():
+            with open(folder / SUMMARY, newline="", encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+            summary = rows[0] if rows else None
+        return cls(folder, equity, trades, meta, summary)
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The run's name in logs and the workbook: ``run_id`` from run.json, else the folder."""
+        rid = self.meta.get("run_id")
+        return str(rid) if rid else self.path.resolve().name
+
+    @property
+    def ts_ms(self) -> npt.NDArray[np.int64]:
+        return self.equity["ts_ms"].to_numpy(dtype=np.int64)
+
+    @property
+    def nav(self) -> npt.NDArray[np.float64]:
+        return self.equity["nav_usdt"].to_numpy(dtype=np.float64)
+
+    @cached_property
+    def bar_ms(self) -> int:
+        value = self.meta.get("bar_ms")
+        if isinstance(value, int) and value > 0:
+            return value
+        ts = self.ts_ms
+        if ts.shape[0] < 2:
+            return 0
+        return int(np.median(np.diff(ts)))
+
+    @cached_property
+    def nav_start(self) -> float:
+        """The starting NAV: summary.csv's ``nav_start``, else the run's configured initial NAV,
+        else the first bar's NAV."""
+        if self.summary and self.summary.get("nav_start"):
+            try:
+                value = float(self.summary["nav_start"])
+                if math.isfinite(value) and value > 0:
+                    return value
+            except ValueError:
+                pass
+        value = self.meta.get("initial_nav_usdt")
+        if not isinstance(value, int | float):
+            value = self.config_value("backtest", "initial_nav_usdt")
+        if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+            return float(value)
+        return float(self.nav[0])
+
+    @property
+    def end_ms(self) -> int:
+        """Close time of the last bar."""
+        return int(self.ts_ms[-1]) + self.bar_ms
+
+    def config_value(self, section: str, key: str) -> Any:
+        """A setting of the run as recorded in run.json's ``settings`` (``None`` if absent)."""
+        cfg = self.meta.get("settings")
+        if isinstance(cfg, dict) and isinstance(cfg.get(section), dict):
+            return cfg[section].get(key)
+        return None
+
+    def kpis(self) -> K.Kpis:
+        """KPIs of the whole run, with the one KPI implementation (:mod:`btcn.core.kpis`)."""
+        return K.compute_kpis(
+            self.ts_ms,
+            self.nav,
+            bar_ms=self.bar_ms,
+            nav_start=self.nav_start,
+            fees_usdt=float(self.equity["fees_usdt"].sum()),
+            funding_usdt=float(self.equity["funding_usdt"].sum()),
+        )
+
+    def sharpe_30d(self) -> float:
+        return K.trailing_sharpe(
+            self.ts_ms, self.nav, bar_ms=self.bar_ms, nav_start=self.nav_start, window_days=30
+        )
