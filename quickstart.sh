@@ -10,5 +10,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 echo "== btcn $(.venv/bin/btcn --version | cut -d' ' -f2) installed in .venv" >&2
-echo "== rebalance pipeline on examples/ (plan | execute --dry-run): execution report on stdout" >&2
+echo "== 1/2 backtest + audit + report on examples/ (January 2025, real data) -> run/example/" >&2
+bash examples/backtest.sh run/example
+echo "== 2/2 one rebalance: btcn plan | btcn execute --dry-run (execution report on stdout)" >&2
 bash examples/pipeline.sh

@@ -50,7 +50,9 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         size = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 1e6
     print(f"btcn backtest, 18 months of real 5 m data (157,824 bars), all reports ({size:.1f} MB)")
-    print(f"median {statistics.median(times):.3f} s   min {min(times):.3f} s   max {max(times):.3f} s   runs {len(times)}   goal 3.0 s")
+    print(
+        f"median {statistics.median(times):.3f} s   min {min(times):.3f} s   max {max(times):.3f} s   runs {len(times)}   goal 3.0 s"
+    )
 
 
 if __name__ == "__main__":

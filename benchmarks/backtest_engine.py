@@ -55,10 +55,14 @@ def main() -> None:
     warm = times[1:]
     print(f"bars                    {n:,}")
     print(f"market prep (ATR, thr)  {prep:.3f} s")
-    print(f"engine median (warm)    {statistics.median(warm):.3f} s   (min {min(warm):.3f}, max {max(warm):.3f}, runs {len(warm)})")
+    print(
+        f"engine median (warm)    {statistics.median(warm):.3f} s   (min {min(warm):.3f}, max {max(warm):.3f}, runs {len(warm)})"
+    )
     print(f"collect (equity, KPIs)  {coll:.3f} s")
     print(f"peak RSS                {rss_mb:.0f} MB")
-    print(f"rebalances {out.rebalances}, fills {len(out.ledger.trades)}, planner calls {out.decisions}")
+    print(
+        f"rebalances {out.rebalances}, fills {len(out.ledger.trades)}, planner calls {out.decisions}"
+    )
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def main() -> None:
     rel = np.abs(value - btcn_nav) / np.abs(btcn_nav)
     b, v = statistics.median(btcn_times[1:]), statistics.median(vbt_times[1:])
     print(f"bars {n:,}, fills {len(out.ledger.trades)}, rebalances {out.rebalances}")
-    print(f"equity: max relative deviation {rel.max():.2e} (goal <= 1e-6)  -> {'OK' if rel.max() <= 1e-6 else 'FAIL'}")
+    print(
+        f"equity: max relative deviation {rel.max():.2e} (goal <= 1e-6)  -> {'OK' if rel.max() <= 1e-6 else 'FAIL'}"
+    )
     print(f"btcn engine (decides + fills + accounting)   median {b:.3f} s")
     print(f"vectorbt from_orders + value (replay only)   median {v:.3f} s")
     print(f"time ratio vectorbt / btcn = {v / b:.2f}")

@@ -211,3 +211,14 @@ def test_real_data_quarter_with_mixed_formats(tmp_path: Path) -> None:
     assert s["trades"] > 0 and s["funding_usdt"] != 0
     eq = pq.read_table(tmp_path / "q1" / "equity.parquet").to_pydict()
     assert max(abs(x) for x in eq["net_delta_pct_nav"]) < 10  # the hedge holds
+
+
+def test_watchdog_stops_a_backtest_over_its_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BTCN_WATCHDOG__MAX_RSS_MB", "1")
+    monkeypatch.setenv("BTCN_WATCHDOG__CHECK_INTERVAL", "1ms")
+    out = tmp_path / "r"
+    res = runner.invoke(app, [*ARGS, "--out", str(out)])
+    assert res.exit_code == ExitCode.RESOURCE and "watchdog" in res.stderr
+    assert not out.exists() or list(out.iterdir()) == []  # stopped before anything was written

@@ -255,7 +255,9 @@ class FakeClock:
         self.t += s
 
 
-def make_wd(limits: Limits = Limits(50.0, 2048.0, 1.0)) -> tuple[Watchdog, FakeProcess, FakeClock]:
+def make_wd(
+    limits: Limits = Limits(50.0, 2048.0, 1.0, 0.0),
+) -> tuple[Watchdog, FakeProcess, FakeClock]:
     p, c = FakeProcess(), FakeClock()
     wd = Watchdog(limits, process=p, monotonic=c.monotonic, sleep=c.sleep)  # type: ignore[arg-type]
     return wd, p, c
@@ -279,6 +281,16 @@ def test_cpu_over_limit_is_slowed_to_the_limit(caplog) -> None:
     wd.checkpoint()
     assert len(c.sleeps) == 1
     assert wd.slept_s == pytest.approx(2.0)
+
+
+def test_short_commands_are_never_slowed() -> None:
+    wd, p, c = make_wd(Limits(50.0, 2048.0, 1.0, grace_s=10.0))
+    p.cpu, c.t = 5.0, 5.0  # 100 % of a core, but only 5 s into the command
+    wd.checkpoint()
+    assert c.sleeps == []
+    p.cpu, c.t = 11.0, 11.0  # past the grace period: now it is a long command
+    wd.checkpoint()
+    assert c.sleeps == [pytest.approx(1.0 / 0.5 * 6.0 - 6.0)]
 
 
 def test_checks_are_rate_limited() -> None:

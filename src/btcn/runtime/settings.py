@@ -212,10 +212,15 @@ class WatchdogSettings(Section):
     max_cpu_pct: Annotated[float, Field(gt=0, le=100 * 64)] = 50.0
     max_rss_mb: Annotated[float, Field(gt=0)] = 2048.0
     check_interval: Duration = "500ms"
+    grace: Duration = "10s"  # CPU throttling starts only after a command has run this long
 
     @property
     def check_interval_ms(self) -> int:
         return parse_duration_ms(self.check_interval)
+
+    @property
+    def grace_ms(self) -> int:
+        return parse_duration_ms(self.grace)
 
 
 class AuditSettings(Section):

@@ -7,7 +7,8 @@ The watchdog acts only at **checkpoints**: a long loop calls :meth:`Watchdog.che
 units of work (a batch of points, a chunk of bars, a sheet), never inside a write. So a command
 is never killed mid-write:
 
-* CPU above the limit → the command is *slowed*: the checkpoint sleeps just long enough that the
+* CPU above the limit, once the command has run longer than ``grace`` (10 s by default, so a
+  one-second backtest or a cron ``plan`` is never slowed) → the command is *slowed*: the checkpoint sleeps just long enough that the
   process's CPU time over its wall time since the last check comes back to the limit.
 * RSS above the limit → the command is *stopped*: the checkpoint raises
   :class:`~btcn.errors.ResourceLimitExceeded` (exit code 9) with the figures and the setting to
@@ -39,6 +40,7 @@ class Limits:
     max_cpu_pct: float = 50.0
     max_rss_mb: float = 2048.0
     check_interval_s: float = 0.5
+    grace_s: float = 10.0  # CPU is left alone for this long: only a *long* command is slowed
 
 
 class Watchdog:
@@ -61,6 +63,7 @@ class Watchdog:
         self.slept_s = 0.0
         self.peak_rss_mb = 0.0
         self._t0 = self._monotonic()
+        self._started = self._t0
         self._cpu0 = self._cpu_s()
 
     def _cpu_s(self) -> float:
@@ -86,7 +89,8 @@ class Watchdog:
         cpu = self._cpu_s()
         used = cpu - self._cpu0
         limit = self.limits.max_cpu_pct / 100.0
-        if wall > 0 and used / wall > limit:
+        long_running = now - self._started >= self.limits.grace_s
+        if long_running and wall > 0 and used / wall > limit:
             pause = used / limit - wall
             # The first pause is announced; later ones are routine (DEBUG).
             level = logging.DEBUG if self.slept_s else logging.INFO
@@ -120,4 +124,7 @@ def from_settings(settings: object, what: str = "command") -> Watchdog:
     wd = settings.watchdog  # type: ignore[attr-defined]
     if not wd.enabled:
         return NullWatchdog()
-    return Watchdog(Limits(wd.max_cpu_pct, wd.max_rss_mb, wd.check_interval_ms / 1000.0), what=what)
+    limits = Limits(
+        wd.max_cpu_pct, wd.max_rss_mb, wd.check_interval_ms / 1000.0, wd.grace_ms / 1000.0
+    )
+    return Watchdog(limits, what=what)

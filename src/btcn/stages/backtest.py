@@ -17,6 +17,7 @@ from btcn.data.funding import load_funding
 from btcn.data.signals import EMPTY_SIGNALS, load_signals
 from btcn.data.timeparse import parse_timestamp_ms
 from btcn.errors import InvalidInputError, UsageError
+from btcn.runtime import watchdog
 from btcn.runtime.settings import Settings
 from btcn.stages.common import fee_rates, planner_params, targets_tuple
 
@@ -87,7 +88,14 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
     if start_ms is not None and end_ms is not None and end_ms <= start_ms:
         raise UsageError("--end must be after --start")
     first, stop = restrict(market, start_ms, end_ms)
-    progress = progress_factory(stop - first) if progress_factory else None
+    bar = progress_factory(stop - first) if progress_factory else None
+    guard = watchdog.from_settings(req.settings, "btcn backtest")
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar(done)
+        guard.checkpoint()  # between chunks of bars: never inside a write
+
     params = engine_params(req.settings)
     out = run_engine(market, params, first, stop, progress=progress)
     s = req.settings
