@@ -180,3 +180,19 @@ def test_cooldown_spaces_rebalances() -> None:
     decisions = [b - 1 for b in bars]
     gaps = np.diff(sorted(set(decisions)))
     assert gaps.size and (gaps >= 12).all()
+
+
+def test_a_signal_acts_only_from_the_first_bar_after_it() -> None:
+    """No look-ahead: a signal stamped inside bar k gates decisions from bar k's close on, whose
+    orders fill on bar k+1 (the first bar that opens after the signal); never earlier."""
+    close = 50_000.0 * np.exp(np.linspace(0, 0.1, 300))  # rising: spot wants to SELL
+    k = 150
+    stamp = T0 + k * BAR + 1  # 1 ms after bar k opened
+    sig = Signals((stamp,), (Signal.BUY,), "s", "s")
+    out = run(market(candles(close), signals=sig), engine_params(signal_max_age_ms=10**12))
+    sells = [t for t in out.ledger.trades if t.action == "SELL"]
+    assert sells and max(t.ts_ms for t in sells) < stamp + BAR  # last sell fills no later than bar k
+    assert all(b.ts_ms >= stamp for b in out.blocked)  # nothing blocked before the signal existed
+    assert min(b.ts_ms for b in out.blocked) >= T0 + (k + 1) * BAR  # decisions at/after bar k's close
+    free = run(market(candles(close)), engine_params(signal_max_age_ms=10**12))
+    assert any(t.action == "SELL" and t.ts_ms >= stamp + BAR for t in free.ledger.trades)  # gate mattered
