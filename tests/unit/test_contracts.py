@@ -107,3 +107,17 @@ def test_decimal_precision_survives() -> None:
     snap = snapshot(spot_btc="0.123456789012345678")
     back = parse_artifact(dump_json(snap), Snapshot)
     assert back.balances.spot_btc == Decimal("0.123456789012345678")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("100", "100"), ("1E+2", "100"), ("1095.9956500", "1095.99565"), ("0.000001", "0.000001"),
+     ("-0.0", "0"), ("0E-8", "0"), ("-12.50", "-12.5"), ("Infinity", "Infinity")],
+)  # fmt: skip
+def test_decimals_are_written_in_plain_notation(value: str, text: str) -> None:
+    from btcn.contracts.base import decimal_text
+
+    assert decimal_text(Decimal(value)) == text
+    snap = snapshot(spot_btc="0.5000", futures_usdt="100")
+    raw = json.loads(dump_json(snap))
+    assert raw["balances"]["spot_btc"] == "0.5" and raw["balances"]["futures_usdt"] == "100"
