@@ -222,3 +222,14 @@ def test_watchdog_stops_a_backtest_over_its_memory_limit(
     res = runner.invoke(app, [*ARGS, "--out", str(out)])
     assert res.exit_code == ExitCode.RESOURCE and "watchdog" in res.stderr
     assert not out.exists() or list(out.iterdir()) == []  # stopped before anything was written
+
+
+def test_guardrail_refusals_are_reported(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[guardrails]\nmax_order_notional_usdt = 1000\n")
+    res = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "r"), "--config", str(cfg)])
+    assert res.exit_code == 0
+    assert "guardrail order_notional put" in res.stderr
+    meta = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert meta["guardrail_refusals"]["order_notional"] > 0
+    assert json.loads(res.stdout)["trades"] == 0

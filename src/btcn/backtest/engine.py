@@ -97,6 +97,7 @@ class EngineOutput:
     decisions: int = 0
     transfers: int = 0
     cancelled_orders: int = 0
+    guardrail_refusals: dict[str, int] = field(default_factory=dict)
 
 
 MIN_WINDOW = 256  # bars scanned at once by the fast path, growing while nothing happens
@@ -144,6 +145,7 @@ class Engine:
         self.decisions = 0
         self.transfers = 0
         self.cancelled = 0
+        self.refusals: dict[str, int] = {}
         self.t = params.planner.targets
         self.mmr = float(params.maintenance_margin_rate)
         self.lev = float(params.leverage)
@@ -250,6 +252,7 @@ class Engine:
             first=self.first, stop=self.stop, columns=self.cols, ledger=self.ledger,
             blocked=self.blocked, liquidations=self.liquidations, rebalances=self.rebalances,
             decisions=self.decisions, transfers=self.transfers, cancelled_orders=self.cancelled,
+            guardrail_refusals=self.refusals,
         )  # fmt: skip
 
     def _is_funding_bar(self, j: int) -> bool:
@@ -415,6 +418,10 @@ class Engine:
             signal=signal, last_rebalance_ms=self.last_rebalance_ms, data_as_of_ms=as_of,
         )  # fmt: skip
         self.decisions += 1
+        if d.safe_mode:
+            for g in d.guardrails:
+                if not g.ok:
+                    self.refusals[g.name] = self.refusals.get(g.name, 0) + 1
         for b in d.blocked:
             self.blocked.append(BlockedRecord(as_of, b.leg.value, b.action.value, b.side.value,
                                               b.signal.value, b.rule, b.qty_btc, b.notional_usdt))  # fmt: skip

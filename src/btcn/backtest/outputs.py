@@ -124,10 +124,18 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
         "blocked_trades": len(blocked),
         "rebalances": out.rebalances,
     }
+    warnings = list(market.warnings)
+    for name, count in sorted(out.guardrail_refusals.items()):
+        warnings.append(
+            f"guardrail {name} put {count} decision(s) in safe mode (see [guardrails] settings)"
+        )
+    if out.liquidations:
+        warnings.append(f"{len(out.liquidations)} liquidation event(s); details in run.json")
     meta = {
         **meta,
         "bar_ms": market.bar_ms,
-        "warnings": market.warnings,
+        "warnings": warnings,
+        "guardrail_refusals": out.guardrail_refusals,
         "decisions": out.decisions,
         "transfers": out.transfers,
         "cancelled_orders": out.cancelled_orders,
