@@ -533,7 +533,7 @@ class FakeGate:
         return Reply(200, [self._position_json("long"), self._position_json("short")])
 
     def _positions(self, params: dict[str, str], **_: Any) -> Reply:
-        holding = params.get("holding") == "true"
+        holding = params.get("holding", "").lower() == "true"
         rows = [self._position_json(side) for side in ("long", "short")
                 if not holding or self.pos[side][0] != 0]  # fmt: skip
         return Reply(200, rows)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from btcn import __version__
-from btcn.cli import cmd_core
+from btcn.cli import cmd_core, cmd_fetch
 from btcn.cli.context import STATE
 
 HELP = """btcn: a BTC delta-neutral rebalancer for Gate.io (spot + hedge-mode USDT perpetuals).
@@ -73,6 +73,7 @@ app.command("weights")(cmd_core.weights)
 app.command("plan")(cmd_core.plan)
 app.command("execute")(cmd_core.execute)
 app.command("schema")(cmd_core.schema)
+app.add_typer(cmd_fetch.app, name="fetch")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from btcn.errors import BtcnError
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.errors import (
     ClockSkewError,
@@ -87,7 +88,11 @@ class RetryPolicy:
                 if on_clock_skew is None or skew_retries >= 1:
                     return False
                 skew_retries += 1
-                on_clock_skew()
+                try:
+                    on_clock_skew()
+                except BtcnError as sync_error:
+                    log.warning("%s: cannot re-sync the clock: %s", what, sync_error.message)
+                    return False
                 return True
             return retryable(exc, idempotent=idempotent)
 

@@ -1,0 +1,91 @@
+"""Suite-wide guards: no internet, no ambient configuration, every output kept for the secret scan."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests import secret_scan
+from tests.fakes import FakeGate, FakeServer
+from tests.helpers import KEY, SECRET, VirtualClock
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guard(sock: socket.socket, address: object) -> None:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if host not in _LOOPBACK:
+        raise RuntimeError(f"test tried to reach {host!r}: tests never touch the internet")
+
+
+def _connect(self: socket.socket, address: object) -> None:
+    _guard(self, address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self: socket.socket, address: object) -> int:
+    _guard(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No BTCN_*/GATE_* settings leak in from the machine; each test runs in its own folder.
+
+    Base URLs point at a closed local port, so a test that forgets to use a fake fails fast
+    instead of reaching a real venue.
+    """
+    for name in list(os.environ):
+        if name.startswith(("BTCN_", "GATE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BTCN_GATE__BASE_URL", "http://127.0.0.1:9/api/v4")
+    monkeypatch.setenv("BTCN_BINANCE__BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("BTCN_BINANCE__FUTURES_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.chdir(tmp_path)
+    from btcn.cli.context import STATE
+
+    STATE.debug = False
+    STATE.quiet = False
+
+
+@pytest.fixture
+def vclock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def gate(vclock: VirtualClock) -> FakeGate:
+    return FakeGate(KEY, SECRET, clock=vclock.now_s)
+
+
+@pytest.fixture
+def server(gate: FakeGate) -> Iterator[FakeServer]:
+    with FakeServer(gate) as srv:
+        yield srv
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    report = yield
+    for name, text in (
+        ("stdout", report.capstdout),
+        ("stderr", report.capstderr),
+        ("log", report.caplog),
+        ("failure", report.longreprtext if report.failed else ""),
+    ):
+        if text:
+            secret_scan.record(f"{item.nodeid} [{report.when} {name}]", text)
+    return report
