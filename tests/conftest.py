@@ -15,6 +15,7 @@ from tests.helpers import KEY, SECRET, VirtualClock
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
 
 
 def _guard(sock: socket.socket, address: object) -> None:
@@ -35,25 +36,26 @@ def _connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
+def _getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    if host not in _LOOPBACK and host is not None:
+        raise RuntimeError(f"test tried to resolve {host!r}: tests never touch the internet")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only loopback connections and name look-ups; a default URL to a real venue fails at once."""
     monkeypatch.setattr(socket.socket, "connect", _connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _getaddrinfo)
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """No BTCN_*/GATE_* settings leak in from the machine; each test runs in its own folder.
-
-    Base URLs point at a closed local port, so a test that forgets to use a fake fails fast
-    instead of reaching a real venue.
-    """
+    """No BTCN_*/GATE_* settings leak in from the machine; each test runs in its own folder."""
     for name in list(os.environ):
         if name.startswith(("BTCN_", "GATE_")):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("BTCN_GATE__BASE_URL", "http://127.0.0.1:9/api/v4")
-    monkeypatch.setenv("BTCN_BINANCE__BASE_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("BTCN_BINANCE__FUTURES_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.chdir(tmp_path)
     from btcn.cli.context import STATE
 

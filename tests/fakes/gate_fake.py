@@ -66,7 +66,7 @@ class ApiError(Exception):
 class Fault:
     method: str
     path: str  # regex matched against the path after /api/v4
-    kind: str  # status | rate_limit | timeout | reset
+    kind: str  # status | rate_limit | timeout | reset | skew (the venue clock jumps delay_s)
     when: str = "before"  # before | after
     status: int = 500
     label: str = "INTERNAL"
@@ -230,6 +230,10 @@ class FakeGate:
         with self.lock:
             self.requests.append((method, sub, raw_query))
             fault = self._match_fault(method, sub)
+        if fault is not None and fault.kind == "skew":
+            with self.lock:  # the venue clock jumps; this request is judged by the new clock
+                self.skew_s += fault.delay_s
+            fault = None
         if fault is not None and fault.when == "before":
             return self._fault_reply(fault, None)
         try:

@@ -89,7 +89,9 @@ class FakeServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.gate = self.gate
         self._server.binance = self.binance
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

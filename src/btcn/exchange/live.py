@@ -155,6 +155,11 @@ def attempt_cid(digest: str, leg: Leg, phase: Literal["p", "m"], number: int) ->
     return cid
 
 
+def _chronological(f: tr.TradeFill) -> tuple[int, int, str]:
+    tid = f.trade_id
+    return (f.time_ms or 0, int(tid) if tid.isdigit() else 0, tid)
+
+
 def _fill_json(f: tr.TradeFill) -> dict[str, str]:
     return {
         "trade_id": f.trade_id, "order_id": f.order_id, "qty": str(f.qty_venue),
@@ -385,7 +390,7 @@ class LiveExecutor:
                 fills = [tr.futures_fill(t) for t in
                          self.gate.futures_trades(self.contract, order_id=order.order_id)]  # fmt: skip
             if sum((f.qty_venue for f in fills), ZERO) == order.filled_venue:
-                return fills
+                return sorted(fills, key=_chronological)
             self.clock.sleep(0.5)  # the trade feed can lag the order state by a moment
         got = sum((f.qty_venue for f in fills), ZERO)
         missing = order.filled_venue - got

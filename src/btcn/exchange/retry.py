@@ -106,8 +106,8 @@ class RetryPolicy:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
             log.warning(
-                "%s: %s; retry %d/%d in %.2fs",
-                what, getattr(exc, "message", type(exc).__name__), state.attempt_number,
+                "%s; retry %d/%d in %.2fs",
+                getattr(exc, "message", f"{what}: {type(exc).__name__}"), state.attempt_number,
                 self.max_attempts - 1, delay,
             )  # fmt: skip
 
