@@ -233,3 +233,20 @@ def test_timeout_fault(gate: FakeGate, server: FakeServer, vclock: VirtualClock)
     ) as c:
         assert c.server_time_ms() == vclock.now_ms()
     assert len(vclock.sleeps) == 1
+
+
+def test_query_windows_and_missing_entries(
+    gate: FakeGate, server: FakeServer, vclock: VirtualClock
+) -> None:
+    from btcn.errors import ExchangeError
+
+    gate.apply_funding(D("0.0001"))
+    with client(server, vclock) as c:
+        now_s = vclock.now_ms() // 1000
+        assert c.list_spot_orders("BTC_USDT", "finished", from_s=0, to_s=now_s) == []
+        assert c.spot_trades("BTC_USDT", from_s=0, to_s=now_s) == []
+        assert len(c.account_book(None, from_s=now_s - 10, to_s=now_s + 10)) == 1
+        assert c.account_book("BTC_USDT", from_s=now_s + 100) == []
+        assert [p.mode for p in c.positions(holding=False)] == ["dual_long", "dual_short"]
+        with pytest.raises(ExchangeError, match="has no entry for ETH_USDT"):
+            c.spot_ticker("ETH_USDT")

@@ -267,3 +267,15 @@ def test_venue_http_binance_dialect_labels() -> None:
     with pytest.raises(RejectedError, match=r"HTTP 400 -1121: Invalid symbol\.") as info:
         http.call("GET", "/api/v3/klines")
     assert info.value.label == "-1121"
+
+
+def test_system_clock_and_header_parsing() -> None:
+    from btcn.exchange.clock import SystemClock
+    from btcn.exchange.http import _float_or_none
+
+    clock = SystemClock()
+    before = clock.now_ms()
+    clock.sleep(0.001)
+    clock.sleep(0)
+    assert clock.now_ms() >= before + 1
+    assert _float_or_none("1.5") == 1.5 and _float_or_none("soon") is None

@@ -425,6 +425,12 @@ SCENARIOS: dict[str, Callable[[FakeGate], None]] = {
     "cancel_race": lambda g: g.fill_on_cancel.update(spot=D("0.5"), futures=D(1)),
     "poc_cross": lambda g: g.set_mid(D("99999.9"), spread=D("0.2")),
     "slow_creates": lambda g: setattr(g, "create_latency_s", 0.01),
+    "lost_answer": lambda g: g.add_fault(
+        method="POST", path="/futures/usdt/batch_orders", kind="status", status=502, when="after"
+    ),
+    "refused": lambda g: g.add_fault(
+        method="POST", path="/spot/batch_orders", kind="status", status=503, when="before"
+    ),
 }
 
 
@@ -474,3 +480,120 @@ def test_crash_anywhere_then_resume_never_duplicates(crash_at: int, after: bool,
     assert gate.spot["BTC"][0] + gate.spot["BTC"][1] == D("0.3") + D("0.2") - sum(
         D(t["fee"]) for t in gate.spot_trades if t["fee_currency"] == "BTC"
     )
+
+
+# --- look-ups when Gate's history lags, cancels that keep failing ---------------------------------
+def test_finished_spot_order_is_found_in_the_order_history(run: Runner, gate: FakeGate) -> None:
+    # The market (IOC) spot order finishes at once; its answer is lost. Gate no longer resolves a
+    # finished spot order by text, so btcn finds it in the finished-order list.
+    gate.add_fault(method="POST", path="/spot/batch_orders", kind="status", status=502,
+                   when="after", skip=1)  # fmt: skip
+    report = run(make_plan([spot_buy()]))
+    assert report.status == "completed" and len(gate.creations) == 2
+    assert_no_duplicates_and_no_lost_fills(gate, report)
+
+
+def test_order_missing_from_lagging_history_is_found_by_its_trades(
+    run: Runner, gate: FakeGate
+) -> None:
+    gate.history_visible = False
+    gate.add_fault(method="POST", path="/spot/batch_orders", kind="reset", when="after", skip=1)
+    gate.add_fault(method="POST", path="/futures/usdt/batch_orders", kind="reset", when="after",
+                   skip=1)  # fmt: skip
+    report = run(basic_plan())
+    assert report.status == "completed" and len(gate.creations) == 4
+    assert_no_duplicates_and_no_lost_fills(gate, report)
+
+
+def test_fills_missing_from_the_trade_feed_are_booked_from_the_order(run: Runner, gate: FakeGate,
+                                                                     vclock: VirtualClock) -> None:  # fmt: skip
+    gate.trades_visible = False
+    report = run(make_plan([short_open()]))
+    assert report.status == "completed"
+    o = report.orders[0]
+    assert sum(f.qty_venue for f in o.fills) == D(2000)
+    assert {f.fee_usdt for f in o.fills} == {D(0)}  # unknown until the trades appear
+    assert vclock.sleeps.count(0.5) == 8  # four polls per order before giving up
+
+
+def test_cancel_failures_are_retried_then_checked(run: Runner, gate: FakeGate) -> None:
+    gate.add_fault(method="DELETE", path="/spot/orders/.*", kind="reset", when="before", times=2)
+    report = run(make_plan([spot_buy()]), max_retries=1)
+    assert report.status == "completed" and gate.duplicate_texts() == {}
+
+
+def test_order_that_cannot_be_cancelled_stops_the_run_then_resumes(
+    run: Runner, gate: FakeGate
+) -> None:
+    from btcn.exchange.errors import UncertainOrderError
+
+    fault = gate.add_fault(method="DELETE", path="/futures/usdt/orders/.*", kind="status",
+                           status=503, times=99)  # fmt: skip
+    plan = make_plan([short_open()])
+    with pytest.raises(UncertainOrderError, match="still open after 3 cancels") as info:
+        run(plan, max_retries=0)
+    assert info.value.exit_code == ExitCode.EXCHANGE and "re-run" in (info.value.hint or "")
+    assert len(gate.creations) == 1  # no market order while the PostOnly may still fill
+    fault.times = 0
+    report = run(plan)
+    assert report.status == "completed" and len(gate.creations) == 2
+
+
+def test_market_remainder_given_up_after_three_lost_requests(run: Runner, gate: FakeGate) -> None:
+    gate.set_mid(D("100000.2"), spread=D("0.2"))  # the PostOnly sell limit 100000.1 crosses
+    gate.add_fault(method="POST", path="/futures/usdt/batch_orders", kind="reset", when="before",
+                   skip=1, times=3)  # fmt: skip
+    report = run(make_plan([short_open()]))
+    o = report.orders[0]
+    assert report.status == "failed" and o.status == "rejected"
+    assert "not placed after 3 tries" in o.detail and o.detail.count("never reached Gate") == 3
+    assert gate.creations == []
+
+
+def test_rate_limit_that_persists_stops_then_resumes(run: Runner, gate: FakeGate) -> None:
+    from btcn.exchange.errors import RateLimitedError
+
+    fault = gate.add_fault(method="POST", path="/spot/batch_orders", kind="rate_limit", times=99)
+    plan = make_plan([spot_buy()])
+    with pytest.raises(RateLimitedError):
+        run(plan, max_retries=1)
+    fault.times = 0
+    report = run(plan)
+    assert report.status == "completed"
+    assert "never reached Gate" in report.orders[0].detail  # the refused PostOnly
+
+
+def test_request_arriving_after_its_deadline_is_refused_and_replaced(
+    run: Runner, gate: FakeGate
+) -> None:
+    gate.add_fault(method="POST", path="/spot/batch_orders", kind="skew", delay_s=20)
+    report = run(make_plan([spot_buy()]))
+    assert report.status == "completed"
+    assert "never reached Gate" in report.orders[0].detail
+    assert creates(gate) == [
+        attempt_cid(plan_digest(make_plan([spot_buy()])), Leg.BTC_SPOT, "m", 1)
+    ]
+
+
+def test_rules_and_minimums_are_checked_before_sending(run: Runner, gate: FakeGate) -> None:
+    gate.trade_status = "untradable"
+    gate.amount_precision = 2
+    plan = make_plan(
+        [spot_buy(qty="0.123"), order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "1.5", "100000.1")]
+    )
+    with pytest.raises(PreTradeCheckFailed) as info:
+        run(plan)
+    for part in ("BTC_USDT is not tradable", "not a multiple of 0.01", "not a whole number"):
+        assert part in info.value.message
+    gate.trade_status, gate.amount_precision = "tradable", 6
+    gate.spot["BTC"][0] = D("0.00001")
+    tiny = make_plan([order(Leg.BTC_SPOT, Action.SELL, "0.00001", "100000.1")], spot_btc="0.00001")
+    with pytest.raises(PreTradeCheckFailed, match="below the minimum"):
+        run(tiny)
+    gate.spot["BTC"][0] = D(0)
+    with pytest.raises(PreTradeCheckFailed, match=r"selling 0\.1 BTC, 0 BTC available"):
+        run(make_plan([order(Leg.BTC_SPOT, Action.SELL, "0.1", "100000.1")]))
+    gate.order_size_max = D(100)
+    with pytest.raises(PreTradeCheckFailed, match=r"2000 contracts outside \[1, 100\]"):
+        run(make_plan([short_open()]))
+    assert gate.creations == []

@@ -73,6 +73,7 @@ class Fault:
     delay_s: float = 1.0
     reset_in_s: int = 2
     times: int = 1
+    skip: int = 0  # let this many matching requests through first
     fired: int = 0
 
 
@@ -169,6 +170,9 @@ class FakeGate:
         self.spot_poc_mode = "reject"  # or finish_as_poc
         self.text_ttl_s = 60.0  # futures: unfilled cancelled orders forget their text
         self.create_latency_s = 0.0  # delay before answering any order create
+        self.trade_status = "tradable"
+        self.history_visible = True  # False: finished orders missing from list endpoints (lag)
+        self.trades_visible = True  # False: my_trades answers nothing yet (trade feed lag)
         # Records.
         self.orders: dict[int, Order] = {}
         self.next_id = 900_000_000_001  # > 2^32: ids must not be squeezed into small ints
@@ -252,6 +256,9 @@ class FakeGate:
     def _match_fault(self, method: str, sub: str) -> Fault | None:
         for f in self.faults:
             if f.fired < f.times and f.method == method and re.fullmatch(f.path, sub):
+                if f.skip > 0:
+                    f.skip -= 1
+                    continue
                 f.fired += 1
                 return f
         return None
@@ -367,7 +374,7 @@ class FakeGate:
             "min_base_amount": s(self.min_base), "min_quote_amount": s(self.min_quote),
             "max_base_amount": None, "max_quote_amount": "5000000",
             "amount_precision": self.amount_precision, "precision": self.price_precision,
-            "trade_status": "tradable", "sell_start": 1516378650, "buy_start": 1516378650,
+            "trade_status": self.trade_status, "sell_start": 1516378650, "buy_start": 1516378650,
         })  # fmt: skip
 
     def _spot_tickers(self, params: dict[str, str], **_: Any) -> Reply:
@@ -736,7 +743,7 @@ class FakeGate:
         page, limit = int(params.get("page", 1)), int(params.get("limit", 100))
         lo, hi = float(params.get("from", 0)), float(params.get("to", 2**62))
         rows = [o for o in self.orders.values() if o.market == "spot"
-                and (o.is_open if status == "open" else not o.is_open)
+                and (o.is_open if status == "open" else not o.is_open and self.history_visible)
                 and (status == "open" or lo <= (o.finish_s or 0) <= hi)]  # fmt: skip
         rows.sort(key=lambda o: -o.id)
         chunk = rows[(page - 1) * limit : page * limit]
@@ -771,8 +778,8 @@ class FakeGate:
     def _spot_trades(self, params: dict[str, str], **_: Any) -> Reply:
         page, limit = int(params.get("page", 1)), int(params.get("limit", 100))
         lo, hi = float(params.get("from", 0)), float(params.get("to", 2**62))
-        rows = [t for t in self.spot_trades
-                if ("order_id" not in params or t["order_id"] == params["order_id"])
+        rows = [t for t in self.spot_trades if self.trades_visible
+                and ("order_id" not in params or t["order_id"] == params["order_id"])
                 and lo <= float(t["create_time"]) <= hi]  # fmt: skip
         rows = rows[::-1]  # newest first
         return Reply(200, rows[(page - 1) * limit : page * limit])
@@ -945,7 +952,7 @@ class FakeGate:
         status = params["status"]
         limit, offset = int(params.get("limit", 100)), int(params.get("offset", 0))
         rows = [o for o in self.orders.values() if o.market == "futures"
-                and (o.is_open if status == "open" else not o.is_open)]  # fmt: skip
+                and (o.is_open if status == "open" else not o.is_open and self.history_visible)]  # fmt: skip
         rows.sort(key=lambda o: -o.id)
         return Reply(200, [self._fut_json(o) for o in rows[offset : offset + limit]])
 
@@ -975,8 +982,8 @@ class FakeGate:
 
     def _fut_trades(self, params: dict[str, str], **_: Any) -> Reply:
         limit, offset = int(params.get("limit", 100)), int(params.get("offset", 0))
-        rows = [t for t in self.fut_trades
-                if "order" not in params or t["order_id"] == params["order"]][::-1]  # fmt: skip
+        rows = [t for t in self.fut_trades if self.trades_visible
+                and ("order" not in params or t["order_id"] == params["order"])][::-1]  # fmt: skip
         return Reply(200, rows[offset : offset + limit])
 
     def _account_book(self, params: dict[str, str], **_: Any) -> Reply:

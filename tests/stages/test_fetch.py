@@ -338,3 +338,53 @@ def test_paper_snapshot_online_uses_the_state_book(srv: FakeServer, vclock: Virt
     assert snap.balances.spot_btc == D("0.5") and snap.positions.BTC_PERP_SHORT.size_contracts == 30
     assert snap.positions.BTC_PERP_LONG.entry_price_usdt is None
     assert snap.prices.perp_bid_usdt == D("99999.95") and snap.as_of_ms == NOW_MS
+
+
+def test_many_gaps_are_summarised(srv: FakeServer, binance: FakeBinance, vclock: VirtualClock,
+                                  tmp_path: Path) -> None:  # fmt: skip
+    binance.gaps = [(START_MS + k * 10 * STEP, START_MS + (k * 10 + 1) * STEP) for k in range(1, 8)]
+    result = stage.fetch_candles(candle_req(srv, tmp_path / "g.parquet", end_ms=START_MS + 100 * STEP),
+                                 deps(vclock))  # fmt: skip
+    assert len(result.warnings) == 6 and result.warnings[-1] == "... and 2 more gap(s)"
+
+
+def test_listing_start_gives_an_empty_page_and_stops(srv: FakeServer, binance: FakeBinance,
+                                                     vclock: VirtualClock, tmp_path: Path) -> None:  # fmt: skip
+    binance.listed_from_ms = START_MS + 500 * STEP
+    result = stage.fetch_candles(candle_req(srv, tmp_path / "l.parquet", end_ms=START_MS + 520 * STEP,
+                                            start_ms=START_MS - 100 * STEP), deps(vclock))  # fmt: skip
+    assert result.rows_total == 20 and result.first_ms == START_MS + 500 * STEP
+
+
+def test_funding_head_range_and_no_closed_candle_for_p_ref(srv: FakeServer, binance: FakeBinance,
+                                                           vclock: VirtualClock, tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "f.parquet"
+    settings = gate_settings(srv.gate_url, srv.binance_url)
+    stage.fetch_funding(stage.FundingFetchRequest(source="binance", start_ms=START_MS, out=out,
+                                                  settings=settings, now_ms=NOW_MS), deps(vclock))  # fmt: skip
+    head = stage.fetch_funding(stage.FundingFetchRequest(
+        source="binance", start_ms=START_MS - 3 * FUNDING_MS, out=out, settings=settings,
+        now_ms=NOW_MS), deps(vclock))  # fmt: skip
+    assert head.rows_added == 3
+    binance.listed_from_ms = NOW_MS * 2
+    with pytest.raises(ExchangeError, match="no closed spot candle"):
+        stage.p_ref_from_binance(settings, deps(vclock), NOW_MS, "1m")
+
+
+def test_paper_snapshot_warns_on_mismatched_or_missing_perp_candles(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    from btcn.runtime.settings import Settings
+
+    spot = tmp_path / "spot.parquet"
+    perp = tmp_path / "perp.parquet"
+    srv_free = Settings()
+    table = {"open_time": pa.array([START_MS + i * STEP for i in range(5)], pa.int64()).cast(
+        pa.timestamp("ms", tz="UTC"))}  # fmt: skip
+    for name in ("open", "high", "low", "close", "volume"):
+        table[name] = pa.array([100.0] * 5)
+    pq.write_table(pa.table(table), spot)
+    pq.write_table(pa.table({k: v[:4] for k, v in table.items()}), perp)
+    snap = stage.paper_snapshot(srv_free, 0, candles=[str(spot)], perp=[str(perp)])
+    assert "perp candles end at" in caplog.text and snap.prices.perp_mark_usdt == D(100)
+    stage.paper_snapshot(srv_free, 0, candles=[str(spot)])
+    assert "perp mark is taken as the spot close" in caplog.text

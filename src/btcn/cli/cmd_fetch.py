@@ -40,24 +40,35 @@ def _time_ms(text: str, option: str) -> int:
 
 
 def _run_with_progress(label: str, work):  # type: ignore[no-untyped-def]
-    """Run ``work(progress)`` with a progress bar on stderr (none with --quiet)."""
+    """Run ``work(progress)`` with a progress bar on stderr when stderr is a terminal.
+
+    The bar starts at the first progress report, so an error raised while checking the request
+    prints its one line and nothing else; without a terminal (pipes, CI logs) there is no bar,
+    only the final summary line.
+    """
+    from btcn.cli.console import err_console
     from btcn.cli.context import STATE
 
-    if STATE.quiet:
+    console = err_console()
+    if STATE.quiet or not console.is_terminal:
         return work(None)
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from btcn.cli.console import err_console
+    bar = Progress(
+        TextColumn(label), BarColumn(), TaskProgressColumn(), console=console, transient=True
+    )
+    task = bar.add_task(label, total=None)
 
-    with Progress(
-        TextColumn(label), BarColumn(), TaskProgressColumn(), console=err_console(), transient=True
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=max(total, 1))
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=max(total, 1))
-
+    try:
         return work(progress)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _report(result) -> None:  # type: ignore[no-untyped-def]

@@ -777,16 +777,16 @@ class LiveExecutor:
         return qty >= tr.to_dec(self.contract_rules.order_size_min)
 
     def _market_phase(self) -> None:
-        for _ in range(MAX_MARKET_ATTEMPTS):
+        for _ in range(MAX_MARKET_ATTEMPTS + 1):  # the last round only notes what is left
             todo: list[tuple[LegRun, Decimal]] = []
             for run in self.legs.values():
                 qty = self._to_send(run)
                 if qty <= 0:
                     continue
                 if len(run.markets) >= MAX_MARKET_ATTEMPTS:
-                    run.detail.append(
-                        f"market remainder not placed after {MAX_MARKET_ATTEMPTS} tries"
-                    )
+                    note = f"market remainder not placed after {MAX_MARKET_ATTEMPTS} tries"
+                    if note not in run.detail:
+                        run.detail.append(note)
                     continue
                 if not self._market_min_ok(run, qty):
                     note = f"remainder {qty} below the venue minimum: not sent"
