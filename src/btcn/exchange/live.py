@@ -28,7 +28,7 @@ that looks every uncertain id up before anything else.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,16 +37,13 @@ import httpx
 
 from btcn.contracts import (
     ExecutionReport,
-    Fill,
     Leg,
-    OrderExecution,
     Plan,
-    PlannedOrder,
     Side,
     dump_json,
     parse_artifact,
 )
-from btcn.core.ids import PREFIX, client_order_id, is_valid_client_order_id
+from btcn.core.ids import PREFIX
 from btcn.core.legs import LEG_OF
 from btcn.core.money import ZERO, dec, is_step_multiple
 from btcn.errors import ExchangeError, InvalidInputError, UsageError
@@ -69,8 +66,18 @@ from btcn.exchange.errors import (
     is_not_found,
 )
 from btcn.exchange.gate import GateClient
+from btcn.exchange.journal import (
+    Attempt,
+    LegRun,
+    apply_event,
+    attempt_cid,
+    chronological,
+    fill_json,
+    market_of,
+    order_report,
+)
 from btcn.exchange.retry import RetryPolicy
-from btcn.runtime.state import JournalEvent, StateStore
+from btcn.runtime.state import StateStore
 
 if TYPE_CHECKING:
     from btcn.stages.execute import ExecuteRequest
@@ -83,8 +90,6 @@ EXPTIME_MARGIN_MS = 1_000
 HISTORY_MARGIN_S = 600
 RESUME_HINT = "re-run the same command to resume: orders are looked up by client id, never re-sent"
 
-State = Literal["intent", "acked", "ambiguous", "rejected", "final", "absent"]
-
 
 @dataclass
 class LiveDeps:
@@ -94,78 +99,6 @@ class LiveDeps:
     transport: httpx.BaseTransport | None = None
     credentials: Credentials | None = None
     retry: RetryPolicy | None = None
-
-
-@dataclass
-class Attempt:
-    """One client order id: its journal-backed state and, once final, its fills."""
-
-    cid: str
-    leg: Leg
-    phase: Literal["p", "m"]
-    number: int
-    body: dict[str, Any]
-    exptime_ms: int
-    state: State = "intent"
-    order_id: str | None = None
-    label: str = ""
-    filled: Decimal = ZERO
-    avg_price: Decimal | None = None
-    finish_as: str | None = None
-    fills: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def settled(self) -> bool:
-        return self.state in ("rejected", "final", "absent")
-
-
-@dataclass
-class LegRun:
-    order: PlannedOrder
-    attempts: list[Attempt] = field(default_factory=list)
-    detail: list[str] = field(default_factory=list)
-
-    @property
-    def post(self) -> Attempt | None:
-        return next((a for a in self.attempts if a.phase == "p"), None)
-
-    @property
-    def markets(self) -> list[Attempt]:
-        return [a for a in self.attempts if a.phase == "m"]
-
-    @property
-    def filled(self) -> Decimal:
-        return sum((a.filled for a in self.attempts if a.state == "final"), ZERO)
-
-    @property
-    def remainder(self) -> Decimal:
-        return self.order.qty_venue - self.filled
-
-
-def _market(leg: Leg) -> Literal["spot", "futures"]:
-    return "spot" if leg is Leg.BTC_SPOT else "futures"
-
-
-def attempt_cid(digest: str, leg: Leg, phase: Literal["p", "m"], number: int) -> str:
-    """``client_order_id`` for the first attempt, with the attempt number appended after it."""
-    base = client_order_id(digest, leg, phase)
-    cid = base if number == 1 else f"{base}{number}"
-    if not is_valid_client_order_id(cid):  # pragma: no cover - guarded by the id format
-        raise ValueError(cid)
-    return cid
-
-
-def _chronological(f: tr.TradeFill) -> tuple[int, int, str]:
-    tid = f.trade_id
-    return (f.time_ms or 0, int(tid) if tid.isdigit() else 0, tid)
-
-
-def _fill_json(f: tr.TradeFill) -> dict[str, str]:
-    return {
-        "trade_id": f.trade_id, "order_id": f.order_id, "qty": str(f.qty_venue),
-        "price": str(f.price_usdt), "fee": str(f.fee), "fee_currency": f.fee_currency,
-        "fee_usdt": str(f.fee_usdt), "role": "maker" if f.maker else "taker",
-    }  # fmt: skip
 
 
 # --- the executor -------------------------------------------------------------------------------
@@ -198,40 +131,10 @@ class LiveExecutor:
     def _load_journal(self) -> bool:
         events = self.store.journal_events(self.digest, VENUE)
         for ev in events:
-            self._apply(ev)
+            apply_event(self.legs, self.by_cid, ev)
         if events:
             self.first_ms = events[0].ts_ms
         return bool(events)
-
-    def _apply(self, ev: JournalEvent) -> None:
-        p = ev.payload
-        if ev.event == "intent":
-            leg = Leg(p["leg"])
-            a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
-                        int(p["exptime_ms"]))  # fmt: skip
-            self.legs[leg].attempts.append(a)
-            self.by_cid[a.cid] = a
-            return
-        a = self.by_cid.get(ev.client_order_id)
-        if a is None:
-            return  # plan-level events
-        if ev.event == "ack":
-            a.state = "acked"
-            a.order_id = p["order_id"]
-        elif ev.event == "ambiguous":
-            a.state = "ambiguous"
-        elif ev.event == "rejected":
-            a.state = "rejected"
-            a.label = p.get("label", "")
-        elif ev.event == "absent":
-            a.state = "absent"
-        elif ev.event == "final":
-            a.state = "final"
-            a.order_id = p["order_id"]
-            a.filled = Decimal(p["filled"])
-            a.avg_price = Decimal(p["avg_price"]) if p.get("avg_price") else None
-            a.finish_as = p.get("finish_as")
-            a.fills = p["fills"]
 
     # --- entry ------------------------------------------------------------------------------------
     def run(self) -> ExecutionReport:
@@ -309,7 +212,7 @@ class LiveExecutor:
     def _get_by_id(self, a: Attempt) -> tr.VenueOrder | None:
         assert a.order_id is not None
         try:
-            if _market(a.leg) == "spot":
+            if market_of(a.leg) == "spot":
                 return tr.spot_order(self.gate.get_spot_order(a.order_id, self.pair))
             return tr.futures_order(self.gate.get_futures_order(a.order_id))
         except RejectedError as exc:
@@ -324,7 +227,7 @@ class LiveExecutor:
             if found is not None:
                 return found
         since_s = int((self.first_ms or self.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
-        if _market(a.leg) == "spot":
+        if market_of(a.leg) == "spot":
             try:
                 return tr.spot_order(self.gate.get_spot_order(a.cid, self.pair))
             except RejectedError as exc:
@@ -390,7 +293,7 @@ class LiveExecutor:
                 fills = [tr.futures_fill(t) for t in
                          self.gate.futures_trades(self.contract, order_id=order.order_id)]  # fmt: skip
             if sum((f.qty_venue for f in fills), ZERO) == order.filled_venue:
-                return sorted(fills, key=_chronological)
+                return sorted(fills, key=chronological)
             self.clock.sleep(0.5)  # the trade feed can lag the order state by a moment
         got = sum((f.qty_venue for f in fills), ZERO)
         missing = order.filled_venue - got
@@ -478,7 +381,7 @@ class LiveExecutor:
         a.filled = order.filled_venue
         a.avg_price = order.avg_price_usdt
         a.finish_as = order.finish_as
-        a.fills = [_fill_json(f) for f in fills]
+        a.fills = [fill_json(f) for f in fills]
         self._journal([(a.cid, "final", {
             "order_id": order.order_id, "filled": str(order.filled_venue),
             "avg_price": str(order.avg_price_usdt) if order.avg_price_usdt is not None else None,
@@ -683,7 +586,7 @@ class LiveExecutor:
             self.legs[a.leg].attempts.append(a)
             self.by_cid[a.cid] = a
         for market in ("spot", "futures"):
-            batch = [a for a in attempts if _market(a.leg) == market]
+            batch = [a for a in attempts if market_of(a.leg) == market]
             if batch:
                 self._send_batch(market, batch)
 
@@ -697,7 +600,7 @@ class LiveExecutor:
                 results: list[Any] = self.gate.create_spot_batch(bodies, exptime)
             else:
                 results = self.gate.create_futures_batch(bodies, exptime)
-        except (TransportError, ServerError, ExchangeError) as exc:
+        except ExchangeError as exc:
             outcome = _create_outcome(exc)
             names = ", ".join(a.cid for a in batch)
             if outcome == "ambiguous":
@@ -799,55 +702,8 @@ class LiveExecutor:
             self._send([self._new_attempt(run, "m", qty) for run, qty in todo])
 
     # --- report ---------------------------------------------------------------------------------------
-    def _order_report(self, run: LegRun) -> OrderExecution:
-        o = run.order
-        unit = Decimal(1) if o.leg is Leg.BTC_SPOT else self.mult
-        fills: list[Fill] = []
-        for a in run.attempts:
-            if a.state != "final":
-                continue
-            for f in a.fills:
-                qty = Decimal(f["qty"])
-                fills.append(Fill(
-                    client_order_id=a.cid, qty_venue=qty, qty_btc=qty * unit,
-                    price_usdt=Decimal(f["price"]), fee_usdt=Decimal(f["fee_usdt"]),
-                    liquidity="maker" if f["role"] == "maker" else "taker",
-                ))  # fmt: skip
-        filled = run.filled
-        filled_btc = filled * unit
-        traded = sum((f.qty_btc for f in fills), ZERO)
-        avg = sum((f.qty_btc * f.price_usdt for f in fills), ZERO) / traded if traded else None
-        kinds = {f.liquidity for f in fills}
-        liquidity = "none" if not kinds else "mixed" if len(kinds) == 2 else kinds.pop()
-        detail = list(run.detail)
-        for a in run.attempts:
-            if a.state == "rejected":
-                detail.append(f"{a.cid} rejected ({a.label})")
-            elif a.state == "absent":
-                detail.append(f"{a.cid} never reached Gate")
-        if filled == o.qty_venue:
-            status = "filled"
-        elif filled > 0:
-            status = "partially_filled"
-        elif any(a.state in ("final", "rejected") for a in run.attempts):
-            status = "rejected"
-        else:
-            status = "not_sent"
-        markets = run.markets
-        return OrderExecution(
-            leg=o.leg, action=o.action, side=o.side,
-            client_order_id=attempt_cid(self.digest, o.leg, "p", 1),
-            market_client_order_id=markets[-1].cid if markets else
-            attempt_cid(self.digest, o.leg, "m", 1),
-            requested_qty_venue=o.qty_venue, requested_qty_btc=o.qty_btc,
-            filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
-            fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]
-            market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
-            status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
-        )  # fmt: skip
-
     def _finish(self) -> ExecutionReport:
-        orders = [self._order_report(self.legs[o.leg]) for o in self.plan.orders]
+        orders = [order_report(self.legs[o.leg], self.digest, self.mult) for o in self.plan.orders]
         complete = all(o.status == "filled" for o in orders)
         traded = any(o.filled_qty_venue > 0 for o in orders)
         status = "completed" if complete else "partial" if traded else "failed"
