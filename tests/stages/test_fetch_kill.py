@@ -32,8 +32,9 @@ def test_killed_fetch_never_leaves_a_partial_file(tmp_path: Path) -> None:
         args = [sys.executable, "-m", "btcn", "fetch", "candles", "--interval", "1m",
                 "--start", str(NOW_S - 12 * 86400), "--end", str(NOW_S)]  # fmt: skip
         reference = tmp_path / "reference.parquet"
-        subprocess.run([*args, "--out", str(reference)], env=env, check=True, capture_output=True,
-                       timeout=120)
+        subprocess.run(
+            [*args, "--out", str(reference)], env=env, check=True, capture_output=True, timeout=120
+        )
         checkpoints: list[int] = []
         for trial in range(3):
             out = tmp_path / f"killed-{trial}.parquet"
