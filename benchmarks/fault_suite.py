@@ -183,16 +183,24 @@ def run_trial(index: int, rng: random.Random, workdir: Path) -> Trial:
     cmd = [sys.executable, "-m", "btcn", "execute", "--live", str(plan_file), "--state", str(state)]
     with FakeServer(gate) as server:
         env = _env(server)
-        _, out, err, trial.killed = _run(cmd, env, trial.kill_after_s, tdir)
+        finishing_code: int | None = None  # exit code of the run that worked the plan to its end
+        first_code, out, err, trial.killed = _run(cmd, env, trial.kill_after_s, tdir)
         trial.outputs += [out, err]
+        if first_code is not None:
+            finishing_code = first_code
         trial.kill_point = _journal_tail(state, digest) if trial.killed else "not killed"
         if trial.killed and rng.random() < 0.25:  # kill the resume as well
-            _, out, err, trial.killed_twice = _run(cmd, env, rng.uniform(0.2, 1.5), tdir)
+            second_code, out, err, trial.killed_twice = _run(cmd, env, rng.uniform(0.2, 1.5), tdir)
             trial.outputs += [out, err]
+            if second_code is not None:
+                finishing_code = second_code
         code, out, err, _ = _run(cmd, env, None, tdir)
         trial.outputs += [out, err]
         trial.resume_exit = code
         report = ExecutionReport.model_validate_json(out) if out.strip() else None
+        rerun_note = report.note if report is not None else ""
+        if report is None or report.status != "already_executed":
+            finishing_code = code
         if report is not None and report.status == "already_executed":
             with sqlite3.connect(state) as db:
                 row = db.execute("SELECT report_json FROM executed_plans WHERE plan_digest = ?",
@@ -223,7 +231,13 @@ def run_trial(index: int, rng: random.Random, workdir: Path) -> Trial:
     trial.positions_ok = consistent and report.status == "completed" and (
         longs == START["long"] + INTENT["long"] and shorts == START["short"] + INTENT["short"]
     )  # fmt: skip
-    trial.partial_reported = consistent and report.status == "partial" and code == 7
+    # A re-run of a finished plan exits 0 (already_executed): the partial was reported, with
+    # exit code 7, by the run that finished it — or, when that run was killed after recording the
+    # plan but before printing, by the re-run's note ("already executed at … (partial)").
+    reported_by_rerun = finishing_code is None and "(partial)" in rerun_note
+    trial.partial_reported = (
+        consistent and report.status == "partial" and (finishing_code == 7 or reported_by_rerun)
+    )
     return trial
 
 
