@@ -51,11 +51,16 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """No BTCN_*/GATE_* settings leak in from the machine; each test runs in its own folder."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No BTCN_*/GATE_* settings (or API keys) leak in from the machine."""
     for name in list(os.environ):
         if name.startswith(("BTCN_", "GATE_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def in_tmp_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Run in a private folder, so a default ``btcn-state.db`` never lands in the repository."""
     monkeypatch.chdir(tmp_path)
     from btcn.cli.context import STATE
 
