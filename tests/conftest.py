@@ -1,13 +1,20 @@
-"""Shared fixtures. Every test runs with no BTCN_* environment and inside its own temp folder."""
+"""Suite-wide guards and fixtures: no internet, no ambient configuration, every test in its own
+temporary folder, every output kept for the secret scan."""
 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests import secret_scan
+from tests.fakes import FakeGate, FakeServer
+from tests.helpers import KEY, SECRET, VirtualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -18,15 +25,56 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "btcn"))
 
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guard(sock: socket.socket, address: object) -> None:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if host not in _LOOPBACK:
+        raise RuntimeError(f"test tried to reach {host!r}: tests never touch the internet")
+
+
+def _connect(self: socket.socket, address: object) -> None:
+    _guard(self, address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self: socket.socket, address: object) -> int:
+    _guard(self, address)
+    return _real_connect_ex(self, address)
+
+
+def _getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    if host not in _LOOPBACK and host is not None:
+        raise RuntimeError(f"test tried to resolve {host!r}: tests never touch the internet")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only loopback connections and name look-ups; a default URL to a real venue fails at once."""
+    monkeypatch.setattr(socket.socket, "connect", _connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _getaddrinfo)
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("BTCN_") and key != "BTCN_REQUIRE_SERVICES":
-            monkeypatch.delenv(key, raising=False)
-    for key in ("GATE_API_KEY", "GATE_API_SECRET"):
-        monkeypatch.delenv(key, raising=False)
+    """No BTCN_*/GATE_* settings (or API keys) leak in from the machine; every test runs in its
+    own temporary folder, so a default ``btcn-state.db`` never lands in the repository."""
+    for name in list(os.environ):
+        if name.startswith(("BTCN_", "GATE_")) and name != "BTCN_REQUIRE_SERVICES":
+            monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    from btcn.cli.context import STATE
+
+    STATE.debug = False
+    STATE.quiet = False
 
 
 @pytest.fixture
@@ -36,3 +84,43 @@ def examples() -> Path:
 
 def D(x: object) -> Decimal:
     return Decimal(str(x))
+
+
+@pytest.fixture
+def in_tmp_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Run in a private folder, so a default ``btcn-state.db`` never lands in the repository."""
+    monkeypatch.chdir(tmp_path)
+    from btcn.cli.context import STATE
+
+    STATE.debug = False
+    STATE.quiet = False
+
+
+@pytest.fixture
+def vclock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def gate(vclock: VirtualClock) -> FakeGate:
+    return FakeGate(KEY, SECRET, clock=vclock.now_s)
+
+
+@pytest.fixture
+def server(gate: FakeGate) -> Iterator[FakeServer]:
+    with FakeServer(gate) as srv:
+        yield srv
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    report = yield
+    for name, text in (
+        ("stdout", report.capstdout),
+        ("stderr", report.capstderr),
+        ("log", report.caplog),
+        ("failure", report.longreprtext if report.failed else ""),
+    ):
+        if text:
+            secret_scan.record(f"{item.nodeid} [{report.when} {name}]", text)
+    return report

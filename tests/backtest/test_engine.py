@@ -191,8 +191,14 @@ def test_a_signal_acts_only_from_the_first_bar_after_it() -> None:
     sig = Signals((stamp,), (Signal.BUY,), "s", "s")
     out = run(market(candles(close), signals=sig), engine_params(signal_max_age_ms=10**12))
     sells = [t for t in out.ledger.trades if t.action == "SELL"]
-    assert sells and max(t.ts_ms for t in sells) < stamp + BAR  # last sell fills no later than bar k
+    assert (
+        sells and max(t.ts_ms for t in sells) < stamp + BAR
+    )  # last sell fills no later than bar k
     assert all(b.ts_ms >= stamp for b in out.blocked)  # nothing blocked before the signal existed
-    assert min(b.ts_ms for b in out.blocked) >= T0 + (k + 1) * BAR  # decisions at/after bar k's close
+    assert (
+        min(b.ts_ms for b in out.blocked) >= T0 + (k + 1) * BAR
+    )  # decisions at/after bar k's close
     free = run(market(candles(close)), engine_params(signal_max_age_ms=10**12))
-    assert any(t.action == "SELL" and t.ts_ms >= stamp + BAR for t in free.ledger.trades)  # gate mattered
+    assert any(
+        t.action == "SELL" and t.ts_ms >= stamp + BAR for t in free.ledger.trades
+    )  # gate mattered

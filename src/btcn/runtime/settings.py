@@ -140,11 +140,30 @@ class BacktestSettings(Section):
 
 
 class GateSettings(Section):
+    """Gate APIv4 access and live execution (``btcn execute --live``, ``btcn fetch``)."""
+
     base_url: str = "https://api.gateio.ws/api/v4"
     currency_pair: str = "BTC_USDT"
     contract: str = "BTC_USDT"
     settle: str = "usdt"
-    timeout: Duration = "10s"
+    timeout: Duration = "10s"  # per HTTP request
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 4  # extra attempts of an idempotent call
+    request_expiry: Duration = "10s"  # x-gate-exptime: Gate refuses an order request after this
+    spot_ioc_slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.002  # spot remainder price cap
+    reconcile_tolerance_btc: Annotated[float, Field(ge=0, le=0.01)] = 0.00001
+    max_plan_age: Duration = "10m"  # refuse to start a live plan older than this
+
+    @property
+    def timeout_s(self) -> float:
+        return parse_duration_ms(self.timeout) / 1000
+
+    @property
+    def request_expiry_ms(self) -> int:
+        return parse_duration_ms(self.request_expiry)
+
+    @property
+    def max_plan_age_ms(self) -> int:
+        return parse_duration_ms(self.max_plan_age)
 
 
 class BinanceSettings(Section):
@@ -152,6 +171,11 @@ class BinanceSettings(Section):
     futures_base_url: str = "https://fapi.binance.com"
     symbol: str = "BTCUSDT"
     timeout: Duration = "10s"
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 4
+
+    @property
+    def timeout_s(self) -> float:
+        return parse_duration_ms(self.timeout) / 1000
 
 
 class TelegramSettings(Section):

@@ -8,10 +8,15 @@ waits (up to ``busy_timeout``) instead of interleaving, and a crash leaves eithe
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
+import os
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from btcn.core.book import Book
 from btcn.errors import StateError
@@ -42,7 +47,21 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS alerts (
         key TEXT PRIMARY KEY, active INTEGER NOT NULL, since_ms INTEGER,
         last_sent_ms INTEGER, detail TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS journal_plan ON journal (plan_digest, venue, seq)",
 ]
+
+
+@dataclass(frozen=True)
+class JournalEvent:
+    """One line of the execution journal: an intent before a request, an outcome after it."""
+
+    seq: int
+    plan_digest: str
+    client_order_id: str
+    venue: str
+    event: str
+    payload: dict[str, Any]
+    ts_ms: int
 
 
 class StateStore:
@@ -163,3 +182,62 @@ class StateStore:
             "INSERT OR REPLACE INTO executed_plans VALUES (?, ?, ?, ?, ?)",
             (plan_digest, venue, now_ms, status, report_json),
         )
+
+    # --- execution journal -------------------------------------------------------------------
+    def journal_append(
+        self, plan_digest: str, venue: str, entries: list[tuple[str, str, dict[str, Any]]],
+        ts_ms: int, db: sqlite3.Connection | None = None,
+    ) -> None:  # fmt: skip
+        """Append ``(client_order_id, event, payload)`` entries in one durable transaction.
+
+        The transaction is committed (WAL + ``synchronous=FULL``) before this returns, so an
+        intent written here survives a ``kill -9`` that happens while its request is in flight.
+        """
+        rows = [
+            (
+                plan_digest,
+                cid,
+                venue,
+                event,
+                json.dumps(payload, sort_keys=True, default=str),
+                ts_ms,
+            )
+            for cid, event, payload in entries
+        ]
+        sql = (
+            "INSERT INTO journal (plan_digest, client_order_id, venue, event, payload, ts_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        if db is not None:
+            db.executemany(sql, rows)
+            return
+        with self.transaction() as conn:
+            conn.executemany(sql, rows)
+
+    def journal_events(self, plan_digest: str, venue: str) -> list[JournalEvent]:
+        rows = self._db.execute(
+            "SELECT seq, plan_digest, client_order_id, venue, event, payload, ts_ms FROM journal"
+            " WHERE plan_digest = ? AND venue = ? ORDER BY seq",
+            (plan_digest, venue),
+        ).fetchall()
+        return [
+            JournalEvent(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]), int(r[6]))
+            for r in rows
+        ]
+
+    @contextlib.contextmanager
+    def run_lock(self, venue: str) -> Iterator[None]:
+        """One live execution per state store and venue at a time (released even on kill -9)."""
+        lock_path = self.path.with_name(f"{self.path.name}.{venue}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StateError(
+                    f"another btcn process is executing on {venue} with state store {self.path}",
+                    hint="wait for it to finish; two executions must never interleave",
+                ) from None
+            yield
+        finally:
+            os.close(fd)

@@ -1,0 +1,174 @@
+"""The journal-backed state of a live execution: one :class:`Attempt` per client order id.
+
+The executor writes an event to the state store's journal before each request (``intent``) and
+after each outcome (``ack``, ``ambiguous``, ``rejected``, ``absent``, ``final`` with fills); a
+re-run folds the same events back into the same state with :func:`apply_event`, so it knows every
+client order id that may exist on the venue before it sends anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder
+from btcn.core.ids import client_order_id, is_valid_client_order_id
+from btcn.core.money import ZERO
+from btcn.exchange import translate as tr
+from btcn.runtime.state import JournalEvent
+
+State = Literal["intent", "acked", "ambiguous", "rejected", "final", "absent"]
+
+
+@dataclass
+class Attempt:
+    """One client order id: its journal-backed state and, once final, its fills."""
+
+    cid: str
+    leg: Leg
+    phase: Literal["p", "m"]
+    number: int
+    body: dict[str, Any]
+    exptime_ms: int
+    state: State = "intent"
+    order_id: str | None = None
+    label: str = ""
+    filled: Decimal = ZERO
+    avg_price: Decimal | None = None
+    finish_as: str | None = None
+    fills: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def settled(self) -> bool:
+        return self.state in ("rejected", "final", "absent")
+
+
+@dataclass
+class LegRun:
+    order: PlannedOrder
+    attempts: list[Attempt] = field(default_factory=list)
+    detail: list[str] = field(default_factory=list)
+
+    @property
+    def post(self) -> Attempt | None:
+        return next((a for a in self.attempts if a.phase == "p"), None)
+
+    @property
+    def markets(self) -> list[Attempt]:
+        return [a for a in self.attempts if a.phase == "m"]
+
+    @property
+    def filled(self) -> Decimal:
+        return sum((a.filled for a in self.attempts if a.state == "final"), ZERO)
+
+    @property
+    def remainder(self) -> Decimal:
+        return self.order.qty_venue - self.filled
+
+
+def market_of(leg: Leg) -> Literal["spot", "futures"]:
+    return "spot" if leg is Leg.BTC_SPOT else "futures"
+
+
+def attempt_cid(digest: str, leg: Leg, phase: Literal["p", "m"], number: int) -> str:
+    """``client_order_id`` for the first attempt, with the attempt number appended after it."""
+    base = client_order_id(digest, leg, phase)
+    cid = base if number == 1 else f"{base}{number}"
+    if not is_valid_client_order_id(cid):  # pragma: no cover - guarded by the id format
+        raise ValueError(cid)
+    return cid
+
+
+def chronological(f: tr.TradeFill) -> tuple[int, int, str]:
+    tid = f.trade_id
+    return (f.time_ms or 0, int(tid) if tid.isdigit() else 0, tid)
+
+
+def fill_json(f: tr.TradeFill) -> dict[str, str]:
+    return {
+        "trade_id": f.trade_id, "order_id": f.order_id, "qty": str(f.qty_venue),
+        "price": str(f.price_usdt), "fee": str(f.fee), "fee_currency": f.fee_currency,
+        "fee_usdt": str(f.fee_usdt), "role": "maker" if f.maker else "taker",
+    }  # fmt: skip
+
+
+def apply_event(legs: dict[Leg, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
+    """Fold one journal event into the attempts of a plan."""
+    p = ev.payload
+    if ev.event == "intent":
+        leg = Leg(p["leg"])
+        a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
+                    int(p["exptime_ms"]))  # fmt: skip
+        legs[leg].attempts.append(a)
+        by_cid[a.cid] = a
+        return
+    a = by_cid.get(ev.client_order_id)
+    if a is None:
+        return  # plan-level events
+    if ev.event == "ack":
+        a.state = "acked"
+        a.order_id = p["order_id"]
+    elif ev.event == "ambiguous":
+        a.state = "ambiguous"
+    elif ev.event == "rejected":
+        a.state = "rejected"
+        a.label = p.get("label", "")
+    elif ev.event == "absent":
+        a.state = "absent"
+    elif ev.event == "final":
+        a.state = "final"
+        a.order_id = p["order_id"]
+        a.filled = Decimal(p["filled"])
+        a.avg_price = Decimal(p["avg_price"]) if p.get("avg_price") else None
+        a.finish_as = p.get("finish_as")
+        a.fills = p["fills"]
+
+
+def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExecution:
+    """What happened to one planned order, from its attempts (fills valued in USDT)."""
+    o = run.order
+    unit = Decimal(1) if o.leg is Leg.BTC_SPOT else multiplier_btc
+    fills: list[Fill] = []
+    for a in run.attempts:
+        if a.state != "final":
+            continue
+        for f in a.fills:
+            qty = Decimal(f["qty"])
+            fills.append(Fill(
+                client_order_id=a.cid, qty_venue=qty, qty_btc=qty * unit,
+                price_usdt=Decimal(f["price"]), fee_usdt=Decimal(f["fee_usdt"]),
+                liquidity="maker" if f["role"] == "maker" else "taker",
+            ))  # fmt: skip
+    filled = run.filled
+    filled_btc = filled * unit
+    traded = sum((f.qty_btc for f in fills), ZERO)
+    avg = sum((f.qty_btc * f.price_usdt for f in fills), ZERO) / traded if traded else None
+    kinds = {f.liquidity for f in fills}
+    liquidity = "none" if not kinds else "mixed" if len(kinds) == 2 else kinds.pop()
+    detail = list(run.detail)
+    for a in run.attempts:
+        if a.state == "rejected":
+            detail.append(f"{a.cid} rejected ({a.label})")
+        elif a.state == "absent":
+            detail.append(f"{a.cid} never reached Gate")
+    if filled == o.qty_venue:
+        status = "filled"
+    elif filled > 0:
+        status = "partially_filled"
+    elif any(a.state in ("final", "rejected") for a in run.attempts):
+        status = "rejected"
+    else:
+        status = "not_sent"
+    markets = run.markets
+    return OrderExecution(
+        leg=o.leg, action=o.action, side=o.side,
+        client_order_id=attempt_cid(digest, o.leg, "p", 1),
+        market_client_order_id=markets[-1].cid if markets else
+        attempt_cid(digest, o.leg, "m", 1),
+        requested_qty_venue=o.qty_venue, requested_qty_btc=o.qty_btc,
+        filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
+        fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]
+        market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
+        status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
+    )  # fmt: skip

@@ -1,0 +1,28 @@
+"""A short run of ``benchmarks/fault_suite.py`` inside pytest: real ``btcn execute --live``
+subprocesses killed with SIGKILL at random (seeded) points, then resumed.
+
+The benchmark script runs the full 50+ trials; this keeps the default test run fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.fault_suite import run_suite
+from tests import secret_scan
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_never_duplicates_or_loses_fills() -> None:
+    summary = run_suite(trials=8, seed=4242, quiet=True)
+    for trial in summary["results"]:  # type: ignore[attr-defined]
+        for text in trial.outputs:
+            secret_scan.record(f"fault suite trial {trial.index}", text)
+    assert summary["killed_before_exit"] >= 4
+    assert summary["duplicate_orders"] == 0
+    assert summary["lost_fills"] == 0
+    assert summary["inconsistent"] == 0, [
+        (t.index, t.scenario, t.status)
+        for t in summary["results"]  # type: ignore[attr-defined]
+        if not (t.positions_ok or t.partial_reported)
+    ]
