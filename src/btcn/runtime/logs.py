@@ -14,9 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from typing import TextIO
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is *now* (a handler created under a test runner's
+    captured stream must not keep writing to it after that stream is closed)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            sys.stderr.flush()
 
 
 class CollapsingHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -25,7 +38,7 @@ class CollapsingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     _btcn = True
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        super().__init__(stream)
+        super().__init__(stream if stream is not None else _CurrentStderr())  # type: ignore[arg-type]
         self._last: tuple[str, str] | None = None
         self._repeats = 0
 
