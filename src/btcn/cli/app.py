@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from btcn import __version__
-from btcn.cli import cmd_backtest, cmd_core, cmd_ops
+from btcn.cli import cmd_backtest, cmd_core, cmd_ops, cmd_sweep
 from btcn.cli.context import STATE
 
 HELP = """btcn: a BTC delta-neutral rebalancer for Gate.io (spot + hedge-mode USDT perpetuals).
@@ -80,6 +80,7 @@ app.command("plan")(cmd_core.plan)
 app.command("execute")(cmd_core.execute)
 app.command("schema")(cmd_core.schema)
 app.command("backtest")(cmd_backtest.backtest)
+app.command("sweep")(cmd_sweep.sweep)
 app.command("audit")(cmd_ops.audit)
 app.command("report")(cmd_ops.report)
 app.add_typer(cmd_ops.monitor_app, name="monitor")
