@@ -168,7 +168,7 @@ class DaskBackend:
         ]
         by_key = {f.key: b for f, b in zip(futures, batches, strict=True)}
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=self._client.loop):
                 batch = by_key[fut.key]
                 try:
                     yield fut.result()
