@@ -488,3 +488,28 @@ def test_atr_cache_is_per_market(small_csv: Path) -> None:
     for i in range(runner.ATR_CACHE_SIZE + 2):  # bounded
         runner.market_for(m, Settings(strategy={"atr_window": f"{i + 1}h"}))
     assert len(runner._atr_cache[id(m)][1]) <= runner.ATR_CACHE_SIZE
+
+
+def dies_on_a_point(market, s, start_ms, end_ms):  # module level: picklable for worker processes
+    if s.strategy.cooldown == "30m" and s.strategy.threshold_floor == 0.004:
+        import os
+
+        os._exit(3)  # the worker process dies (as when the OS kills it for memory)
+    return stage.evaluate_point(market, s, start_ms, end_ms)
+
+
+def test_a_dying_worker_process_fails_its_batches_not_the_sweep(
+    tmp_path: Path, small_csv: Path
+) -> None:
+    res = stage.run(request(tmp_path, candles=[small_csv], settings=Settings(sweep={"batch": 1})),
+                    backend=LocalBackend(2), evaluate=dies_on_a_point)  # fmt: skip
+    failed = [r for r in res.rows if r["status"] == "failed"]
+    assert failed and all(r["error"].startswith("worker process failed") for r in failed)
+    assert 4 in {r["point"] for r in failed}
+    assert pq.read_table(tmp_path / "sweep.parquet").num_rows == 6
+    # the rerun retries exactly the failed rows
+    wrapped, calls = counting()
+    res2 = stage.run(
+        request(tmp_path, candles=[small_csv]), backend=SerialBackend(), evaluate=wrapped
+    )
+    assert res2.failed == 0 and len(calls) == len(failed) and res2.reused == 6 - len(failed)
