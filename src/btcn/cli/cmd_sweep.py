@@ -159,7 +159,8 @@ def _tables(result, out: Path) -> None:  # result: btcn.stages.sweep.SweepResult
     wf = result.walk_forward
     title = f"sweep: top points by {m}" + (" (mean over train windows)" if wf else "")
     table = Table(title=title, title_justify="left")
-    for c in ["#", *result.keys, *cols]:
+    short = [k.rsplit(".", 1)[-1] for k in result.keys]  # e.g. threshold_floor
+    for c in ["#", *short, *cols]:
         table.add_column(c, justify="right")
     for i, r in enumerate(ranked(point_scores(result), m, result.maximize)[:10]):
         table.add_row(str(i + 1), *(fmt(r.get(k)) for k in result.keys),
@@ -168,8 +169,8 @@ def _tables(result, out: Path) -> None:  # result: btcn.stages.sweep.SweepResult
     if wf:
         t = Table(title=f"walk-forward {wf['walk_forward']}: in-sample vs out-of-sample",
                   title_justify="left")  # fmt: skip
-        for c in ["window", "test from", *result.keys, f"IS {m}", f"OOS {m}", "IS roi", "OOS roi"]:
-            t.add_column(c, justify="right")
+        for c in ["window", "test from", *short, f"IS {m}", f"OOS {m}", "IS roi", "OOS roi"]:
+            t.add_column(c, justify="right", min_width=10 if c == "test from" else None)
         for r in result.wf_table:
             from btcn.data.timeparse import iso_utc
 
