@@ -3,7 +3,8 @@ funding and signals, aligned on one bar timeline, with the ATR threshold precomp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,18 @@ def _align_perp(spot: Candles, perp: Candles, warnings: list[str]) -> Candles:
     return perp
 
 
+def _segment_atr(segments: list[tuple[int, int]], high: F64, low: F64, close: F64, bars: int,
+                 periods: int) -> tuple[F64, npt.NDArray[np.int64]]:  # fmt: skip
+    n = close.shape[0]
+    atr = np.full(n, np.nan)
+    used = np.zeros(n, dtype=np.int64)
+    for start, stop in segments:  # the ATR history restarts after a gap
+        a, u = atr_series(high[start:stop], low[start:stop], close[start:stop], bars, periods)
+        atr[start:stop] = a
+        used[start:stop] = u
+    return atr, used
+
+
 def build_market(
     spot: Candles,
     perp: Candles | None,
@@ -92,16 +105,9 @@ def build_market(
         perp = _align_perp(spot, perp, warnings)
         p_o, p_h, p_l, p_c = perp.open, perp.high, perp.low, perp.close
 
-    bars = atr_window_ms // spot.bar_ms
     n = len(spot)
-    atr = np.full(n, np.nan)
-    used = np.zeros(n, dtype=np.int64)
-    for start, stop in spot.segments():  # the ATR history restarts after a gap
-        a, u = atr_series(
-            spot.high[start:stop], spot.low[start:stop], spot.close[start:stop], bars, atr_periods
-        )
-        atr[start:stop] = a
-        used[start:stop] = u
+    atr, used = _segment_atr(spot.segments(), spot.high, spot.low, spot.close,
+                             atr_window_ms // spot.bar_ms, atr_periods)  # fmt: skip
     thr = threshold_array(atr, spot.close, threshold_floor, atr_multiplier)
     contiguous = np.zeros(n, dtype=bool)
     contiguous[:-1] = np.diff(spot.open_ms) == spot.bar_ms
@@ -147,3 +153,39 @@ def restrict(market: Market, start_ms: int | None, end_ms: int | None) -> tuple[
             hint="check --start/--end against the span of the candles",
         )
     return first, stop
+
+
+def market_atr(market: Market, *, atr_window_ms: int, atr_periods: int) -> tuple[F64, npt.NDArray[np.int64]]:  # fmt: skip
+    """ATR_24h and candles used at every bar for other ATR settings, exactly as
+    :func:`build_market` computes them (the history restarts after each gap)."""
+    if atr_window_ms <= 0 or atr_window_ms % market.bar_ms:
+        raise InvalidInputError(
+            f"strategy.atr_window is not a multiple of the {market.bar_ms // 1000}s candle interval"
+        )
+    n = len(market)
+    breaks = (np.flatnonzero(~market.contiguous_next[:-1]) + 1).tolist() if n else []
+    bounds = [0, *breaks, n] if n else []
+    segments = list(itertools.pairwise(bounds))
+    return _segment_atr(segments, market.spot_high, market.spot_low, market.spot_close,
+                        atr_window_ms // market.bar_ms, atr_periods)  # fmt: skip
+
+
+def rethreshold(
+    market: Market,
+    *,
+    atr_window_ms: int,
+    atr_periods: int,
+    threshold_floor: float,
+    atr_multiplier: float,
+    atr: tuple[F64, npt.NDArray[np.int64]] | None = None,
+) -> Market:
+    """The same market with the ATR and threshold of other ``[strategy]`` settings: equal, bit for
+    bit, to :func:`build_market` called with those settings (a parameter sweep shares the candle
+    arrays instead of reading the files again). ``atr`` reuses a :func:`market_atr` result."""
+    a, used = (
+        atr
+        if atr is not None
+        else market_atr(market, atr_window_ms=atr_window_ms, atr_periods=atr_periods)
+    )
+    thr = threshold_array(a, market.spot_close, threshold_floor, atr_multiplier)
+    return replace(market, atr=a, atr_used=used, thr=thr)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from btcn import __version__
-from btcn.cli import cmd_backtest, cmd_core, cmd_fetch, cmd_ops
+from btcn.cli import cmd_backtest, cmd_core, cmd_fetch, cmd_ops, cmd_sweep
 from btcn.cli.context import STATE
 
 HELP = """btcn: a BTC delta-neutral rebalancer for Gate.io (spot + hedge-mode USDT perpetuals).
@@ -81,6 +81,7 @@ app.command("execute")(cmd_core.execute)
 app.command("schema")(cmd_core.schema)
 app.add_typer(cmd_fetch.app, name="fetch")
 app.command("backtest")(cmd_backtest.backtest)
+app.command("sweep")(cmd_sweep.sweep)
 app.command("audit")(cmd_ops.audit)
 app.command("report")(cmd_ops.report)
 app.add_typer(cmd_ops.monitor_app, name="monitor")

@@ -255,6 +255,20 @@ class AuditSettings(Section):
     log_path: str = "Log.xlsx"
 
 
+class SweepSettings(Section):
+    """``btcn sweep``: where the points run and how often results are saved for a resume."""
+
+    workers: Annotated[int, Field(ge=0, le=4096)] = 0  # local processes; 0 = every core
+    scheduler: str = ""  # tcp://HOST:PORT of a Dask scheduler; empty = local processes
+    metric: str = "sharpe"  # KPI that ranks points and picks the walk-forward winner
+    batch: Annotated[int, Field(ge=0, le=100_000)] = 0  # points per task; 0 = automatic
+    flush_interval: Duration = "2s"  # sweep.parquet is rewritten (atomically) at most this often
+
+    @property
+    def flush_interval_ms(self) -> int:
+        return parse_duration_ms(self.flush_interval)
+
+
 class NetworkSettings(Section):
     """In test mode every HTTP request to a host outside ``allowlist`` is refused in-process."""
 
@@ -285,6 +299,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     watchdog: WatchdogSettings = WatchdogSettings()
     audit: AuditSettings = AuditSettings()
+    sweep: SweepSettings = SweepSettings()
     network: NetworkSettings = NetworkSettings()
 
     @model_validator(mode="before")

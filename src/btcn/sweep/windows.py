@@ -1,0 +1,70 @@
+"""Walk-forward windows: rolling train/test periods that never overlap and never look ahead.
+
+``--walk-forward 90d:30d`` cuts, from the first bar (or ``--start``) on::
+
+    window 0: train [t0,          t0 + 90d)   test [t0 + 90d,  t0 + 120d)
+    window 1: train [t0 + 30d,    t0 + 120d)  test [t0 + 120d, t0 + 150d)
+    ...
+
+The train window rolls forward by the test length, so the test windows tile the period end to
+end and chain into one out-of-sample equity curve. Only whole windows are used: a tail shorter
+than a test window is left out (and reported). Bars before a window's start still warm the ATR,
+exactly as ``btcn backtest --start`` does; they are never traded or scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from btcn.errors import UsageError
+from btcn.runtime.durations import format_duration_ms, parse_duration_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    index: int
+    train_start_ms: int
+    train_end_ms: int  # exclusive; equals test_start_ms
+    test_start_ms: int
+    test_end_ms: int  # exclusive
+
+
+def parse_walk_forward(text: str) -> tuple[int, int]:
+    """``TRAIN:TEST`` durations (e.g. ``90d:30d``) in milliseconds."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise UsageError(
+            f"--walk-forward {text!r}: expected TRAIN:TEST, e.g. 90d:30d", hint="units: m, h, d"
+        )
+    try:
+        train, test = (parse_duration_ms(p.strip()) for p in parts)
+    except ValueError as exc:
+        raise UsageError(f"--walk-forward {text!r}: {exc}") from exc
+    if train <= 0 or test <= 0:
+        raise UsageError(f"--walk-forward {text!r}: both lengths must be positive")
+    if train % 1000 or test % 1000:
+        raise UsageError(f"--walk-forward {text!r}: use whole seconds")
+    return train, test
+
+
+def make_windows(start_ms: int, end_ms: int, train_ms: int, test_ms: int) -> list[Window]:
+    """Every whole train+test window in ``[start_ms, end_ms)``, rolling by ``test_ms``."""
+    if train_ms <= 0 or test_ms <= 0:
+        raise ValueError("train and test lengths must be positive")
+    out = []
+    k = 0
+    while True:
+        t0 = start_ms + k * test_ms
+        test_end = t0 + train_ms + test_ms
+        if test_end > end_ms:
+            break
+        out.append(Window(k, t0, t0 + train_ms, t0 + train_ms, test_end))
+        k += 1
+    if not out:
+        raise UsageError(
+            f"--walk-forward {format_duration_ms(train_ms)}:{format_duration_ms(test_ms)} needs "
+            f"{format_duration_ms(train_ms + test_ms)} of data, the period holds "
+            f"{format_duration_ms(max(end_ms - start_ms, 0))}",
+            hint="use shorter windows or more data",
+        )
+    return out
