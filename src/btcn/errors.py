@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 3  # a file or stream that cannot be read or fails validation
     CONFIG = 4  # btcn.toml / BTCN_* settings invalid
     GUARDRAIL = 5  # a guardrail refused (safe mode): the plan is empty or risk-reducing only
-    EXCHANGE = 6  # the exchange (or its network) failed or rejected a request
+    EXCHANGE = 6  # the exchange or another remote service (InfluxDB, Telegram) failed or refused
     PARTIAL = 7  # execution finished only part of the plan
     DRIFT = 8  # audit found a KPI outside its target band
     RESOURCE = 9  # the resource watchdog stopped a command

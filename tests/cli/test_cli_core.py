@@ -209,3 +209,21 @@ def test_stdin_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(console.sys, "stdin", Tty())
     with pytest.raises(InvalidInputError, match="stdin is a terminal"):
         console.read_text_input("-", "plan")
+
+
+def test_rerun_of_a_partial_plan_still_exits_partial(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from btcn.core.book import Book
+    from btcn.runtime.state import StateStore
+
+    state = str(tmp_path / "s.db")
+    with StateStore(state) as st:  # too little USDT: the spot buy fills only in part
+        st.save_paper_book(Book(spot_usdt=Decimal(500), spot_btc=Decimal(0), futures_usdt=Decimal(50_000)), 0)
+    plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
+    first = invoke("execute", "--state", state, stdin=plan)
+    assert first.exit_code == ExitCode.PARTIAL and json.loads(first.stdout)["status"] == "partial"
+    again = invoke("execute", "--state", state, stdin=plan)
+    report = json.loads(again.stdout)
+    assert report["status"] == "already_executed" and report["previous_status"] == "partial"
+    assert again.exit_code == ExitCode.PARTIAL

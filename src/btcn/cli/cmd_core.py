@@ -125,7 +125,8 @@ def execute(
     )
     write_stdout(dump_json(report))
     execution_table(report)
-    if report.status in ("partial", "failed"):
+    unfinished = ("partial", "failed")
+    if report.status in unfinished or report.previous_status in unfinished:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 

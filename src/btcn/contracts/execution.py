@@ -51,6 +51,7 @@ class ExecutionReport(Artifact):
     dry_run: bool
     live: bool
     status: ReportStatus
+    previous_status: ReportStatus | None = None  # with already_executed: the first run's status
     rebalance_recorded: bool
     orders: list[OrderExecution]
     note: str

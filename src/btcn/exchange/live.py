@@ -41,7 +41,6 @@ from btcn.contracts import (
     Plan,
     Side,
     dump_json,
-    parse_artifact,
 )
 from btcn.core.ids import PREFIX
 from btcn.core.legs import LEG_OF
@@ -51,6 +50,7 @@ from btcn.exchange import gate_wire as w
 from btcn.exchange import translate as tr
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
+from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.errors import (
     ORDER_DONE_LABELS,
     POST_ONLY_REJECT_LABELS,
@@ -761,17 +761,6 @@ def _validate_plan(plan: Plan) -> None:
             raise InvalidInputError(f"plan: {o.leg} needs a positive quantity and limit price")
 
 
-def _already(plan: Plan, digest: str, now_ms: int, previous: str) -> ExecutionReport:
-    first = parse_artifact(previous, ExecutionReport, "state store")
-    return ExecutionReport(
-        as_of_ms=now_ms, venue=VENUE, plan_digest=digest, plan_as_of_ms=plan.as_of_ms,
-        dry_run=False, live=True, status="already_executed", rebalance_recorded=False,
-        orders=[o.model_copy(update={"status": "skipped_duplicate"}) for o in first.orders],
-        note=f"plan {digest[:12]} was already executed at {first.as_of_ms} ({first.status}); "
-        "nothing was sent",
-    )  # fmt: skip
-
-
 def gate_client_from_settings(
     settings: Any, credentials: Credentials | None, clock: Clock, *,
     transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
@@ -800,7 +789,9 @@ def execute_live(req: ExecuteRequest, digest: str, deps: LiveDeps | None = None)
     with StateStore(state_path) as store, store.run_lock(VENUE):
         previous = store.executed_report(digest, VENUE)
         if previous is not None:
-            return _already(plan, digest, clock.now_ms(), previous)
+            return already_executed_report(
+                plan, digest, previous, clock.now_ms(), venue=VENUE, live=True
+            )
         with gate_client_from_settings(
             req.settings, credentials, clock, transport=deps.transport, retry=deps.retry
         ) as gate:

@@ -21,13 +21,13 @@ from btcn.contracts import (
     PlannedOrder,
     dump_json,
     json_digest,
-    parse_artifact,
 )
 from btcn.core.book import Book
 from btcn.core.ids import client_order_id
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
 from btcn.errors import UsageError
+from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.paper import PaperFill, apply_fill, clip_spot_fill, simulate_order
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
@@ -213,16 +213,8 @@ def run(req: ExecuteRequest) -> ExecutionReport:
     with StateStore(state_path) as store:
         previous = store.executed_report(digest, PAPER)
         if previous is not None:
-            first = parse_artifact(previous, ExecutionReport, "state store")
-            skipped = [o.model_copy(update={"status": "skipped_duplicate"}) for o in first.orders]
-            return _report(
-                plan,
-                digest,
-                req,
-                "already_executed",
-                skipped,
-                False,
-                f"plan {digest[:12]} was already executed at {first.as_of_ms}; nothing was traded again",
+            return already_executed_report(
+                plan, digest, previous, req.now_ms, venue=PAPER, live=False
             )
         if not plan.orders:
             return _report(plan, digest, req, "nothing_to_do", [], False, "the plan has no orders")
