@@ -1,13 +1,12 @@
-"""API keys: read from the environment in exactly one place, never printed.
+"""API keys: read in exactly one place (the environment, else the secrets file), never printed.
 
-``GATE_API_KEY`` / ``GATE_API_SECRET`` are the names the roadmap uses. :func:`read_secret` is the
-single function that touches the environment for secrets, so a later policy layer (a
-``get_secret`` helper reading a secrets file) replaces one line.
+``GATE_API_KEY`` / ``GATE_API_SECRET`` are the names the roadmap uses. :func:`read_secret` goes
+through :func:`btcn.runtime.secrets.get_secret`, which also registers the values so that every
+log line is redacted.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -24,9 +23,11 @@ _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
 
 
 def read_secret(name: str) -> str | None:
-    """The one place btcn reads a secret (today: the environment)."""
-    value = os.environ.get(name)
-    return value if value else None
+    """The one place the gateway reads a secret: environment variable, else the secrets file."""
+    from btcn.runtime.secrets import get_secret
+
+    value = get_secret(name, required=False)
+    return value.get_secret_value() if value is not None else None
 
 
 @dataclass(frozen=True, repr=False)
