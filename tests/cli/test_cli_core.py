@@ -219,7 +219,9 @@ def test_rerun_of_a_partial_plan_still_exits_partial(tmp_path: Path) -> None:
 
     state = str(tmp_path / "s.db")
     with StateStore(state) as st:  # too little USDT: the spot buy fills only in part
-        st.save_paper_book(Book(spot_usdt=Decimal(500), spot_btc=Decimal(0), futures_usdt=Decimal(50_000)), 0)
+        st.save_paper_book(
+            Book(spot_usdt=Decimal(500), spot_btc=Decimal(0), futures_usdt=Decimal(50_000)), 0
+        )
     plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
     first = invoke("execute", "--state", state, stdin=plan)
     assert first.exit_code == ExitCode.PARTIAL and json.loads(first.stdout)["status"] == "partial"

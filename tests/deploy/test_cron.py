@@ -50,7 +50,12 @@ def test_paper_dry_run_end_to_end(tmp_path: Path, binance: FakeServer) -> None:
     # a second run resumes the candle file and appends to the same dated log
     res2 = run_wrapper(tmp_path, env)
     assert res2.returncode == 0
-    assert next((tmp_path / "logs").glob("rebalance-*.log")).read_text().count("rebalance: venue paper") == 2
+    assert (
+        next((tmp_path / "logs").glob("rebalance-*.log"))
+        .read_text()
+        .count("rebalance: venue paper")
+        == 2
+    )
 
 
 def test_an_overlapping_run_is_skipped(tmp_path: Path) -> None:
@@ -59,12 +64,16 @@ def test_an_overlapping_run_is_skipped(tmp_path: Path) -> None:
         fcntl.flock(fh, fcntl.LOCK_EX)
         res = run_wrapper(tmp_path, {})
     assert res.returncode == 75
-    assert "still running; this one is skipped" in next((tmp_path / "logs").glob("*.log")).read_text()
+    assert (
+        "still running; this one is skipped" in next((tmp_path / "logs").glob("*.log")).read_text()
+    )
 
 
 def test_a_failing_step_fails_the_job(tmp_path: Path) -> None:
     # Binance unreachable: the fetch fails, the script stops there with btcn's exit code
-    res = run_wrapper(tmp_path, {"BTCN_BINANCE__BASE_URL": "http://127.0.0.1:9", "BTCN_BINANCE__MAX_RETRIES": "0"})
+    res = run_wrapper(
+        tmp_path, {"BTCN_BINANCE__BASE_URL": "http://127.0.0.1:9", "BTCN_BINANCE__MAX_RETRIES": "0"}
+    )
     log = next((tmp_path / "logs").glob("*.log")).read_text()
     assert res.returncode == 6, log
     assert "$ btcn plan" not in log

@@ -23,7 +23,9 @@ def test_keys_from_the_secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert gate_credentials().key.get_secret_value() == "env-key-789"
 
 
-def test_group_readable_secrets_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_group_readable_secrets_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "secrets"
     path.write_text("GATE_API_KEY=k\nGATE_API_SECRET=s\n")
     os.chmod(path, 0o640)
