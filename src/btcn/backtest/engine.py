@@ -112,13 +112,16 @@ COLUMNS = (
 
 def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, mmr: float) -> F64:
     """Whether the perp book breaches maintenance margin at the bar's worst price (cross margin
-    on the futures wallet). Works on arrays and on NumPy scalars alike."""
+    on the futures wallet). Works on arrays and on scalars alike.
+
+    Futures equity minus maintenance margin is linear in the price ``p``:
+    ``wallet + (p - entry_long) * long + (entry_short - p) * short - mmr * (long + short) * p
+    = a + b * p``, so the worst price of a bar is its low or its high.
+    """
     exposure = fb.long_btc + fb.short_btc
-    eq_low = fb.futures_usdt + valuation.unrealized_pnl(fb, low)
-    eq_high = fb.futures_usdt + valuation.unrealized_pnl(fb, high)
-    breach_low = eq_low < mmr * exposure * low
-    breach_high = eq_high < mmr * exposure * high
-    return (breach_low | breach_high) & (exposure > 0)
+    a = fb.futures_usdt - fb.long_entry_usdt * fb.long_btc + fb.short_entry_usdt * fb.short_btc
+    b = fb.long_btc - fb.short_btc - mmr * exposure
+    return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
 
 
 class Engine:
@@ -180,8 +183,10 @@ class Engine:
         bit-identical to a per-bar loop."""
         m, c = self.m, self.cols
         starts = np.asarray(self._seg_starts, dtype=np.int64) - self.first
-        books = {name: np.array([getattr(b, name) for b in self._seg_books])
-                 for name in valuation.FloatBook.__slots__}  # fmt: skip
+        table = np.array(
+            [[getattr(b, f) for f in valuation.FloatBook.__slots__] for b in self._seg_books]
+        )
+        books = {name: table[:, i] for i, name in enumerate(valuation.FloatBook.__slots__)}
         n = self.stop - self.first
         for a in range(0, n, chunk):
             b = min(a + chunk, n)
@@ -381,11 +386,11 @@ class Engine:
         lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
         if not liquidation_mask(fb, lo, hi, self.mmr):
             return
-        # the worse of the two extremes for the perp book
-        eq_lo = fb.futures_usdt + valuation.unrealized_pnl(fb, lo)
-        eq_hi = fb.futures_usdt + valuation.unrealized_pnl(fb, hi)
-        price_f = float(lo) if eq_lo <= eq_hi else float(hi)
-        equity = float(min(eq_lo, eq_hi))
+        # the extreme of the bar where equity minus maintenance margin is lowest (see
+        # liquidation_mask: it is linear in the price, falling with it when b > 0)
+        b = fb.long_btc - fb.short_btc - self.mmr * (fb.long_btc + fb.short_btc)
+        price_f = lo if b > 0 else hi
+        equity = fb.futures_usdt + valuation.unrealized_pnl(fb, price_f)
         maint = self.mmr * (fb.long_btc + fb.short_btc) * price_f
         price = dec(price_f)
         rate = self.p.fees.perp_taker
