@@ -183,23 +183,25 @@ class Engine:
         bit-identical to a per-bar loop."""
         m, c = self.m, self.cols
         starts = np.asarray(self._seg_starts, dtype=np.int64) - self.first
-        table = np.array(
-            [[getattr(b, f) for f in valuation.FloatBook.__slots__] for b in self._seg_books]
-        )
-        books = {name: table[:, i] for i, name in enumerate(valuation.FloatBook.__slots__)}
+        ends = np.asarray(self._seg_ends, dtype=np.int64) - self.first
+        names = valuation.FloatBook.__slots__
+        table = np.array([[getattr(b, f) for f in names] for b in self._seg_books])
         n = self.stop - self.first
         for a in range(0, n, chunk):
             b = min(a + chunk, n)
-            seg = np.searchsorted(starts, np.arange(a, b), side="right") - 1
-            fb = valuation.FloatBook(**{name: arr[seg] for name, arr in books.items()})
+            i0 = int(np.searchsorted(ends, a, side="right"))
+            i1 = int(np.searchsorted(starts, b, side="left"))
+            lengths = np.minimum(ends[i0:i1], b) - np.maximum(starts[i0:i1], a)
+            fb = valuation.FloatBook(
+                **{f: np.repeat(table[i0:i1, k], lengths) for k, f in enumerate(names)}
+            )
             sl = slice(self.first + a, self.first + b)
             ps, pp = m.spot_close[sl], m.perp_close[sl]
-            nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
+            nav, ws, wl, wsh, upnl = valuation.weights_and_upnl(fb, ps, pp)
             c["nav_usdt"][a:b] = nav
             c["w_spot"][a:b] = ws
             c["w_long"][a:b] = wl
             c["w_short"][a:b] = wsh
-            upnl = valuation.unrealized_pnl(fb, pp)
             c["unrealized_pnl_usdt"][a:b] = upnl
             c["spot_usdt"][a:b] = fb.spot_usdt
             c["spot_qty_btc"][a:b] = fb.spot_btc

@@ -52,7 +52,11 @@ def unrealized_pnl(fb: FloatBook, p_perp: F) -> F:
 
 def nav(fb: FloatBook, p_spot: F, p_perp: F) -> F:
     """NAV = spot USDT + spot BTC * price + futures wallet + unrealised perp PnL."""
-    return fb.spot_usdt + fb.spot_btc * p_spot + fb.futures_usdt + unrealized_pnl(fb, p_perp)
+    return _nav(fb, p_spot, unrealized_pnl(fb, p_perp))
+
+
+def _nav(fb: FloatBook, p_spot: F, upnl: F) -> F:
+    return fb.spot_usdt + fb.spot_btc * p_spot + fb.futures_usdt + upnl
 
 
 def weights(fb: FloatBook, p_spot: F, p_perp: F) -> tuple[F, F, F, F]:
@@ -63,6 +67,19 @@ def weights(fb: FloatBook, p_spot: F, p_perp: F) -> tuple[F, F, F, F]:
         fb.spot_btc * p_spot / value,
         fb.long_btc * p_perp / value,
         fb.short_btc * p_perp / value,
+    )
+
+
+def weights_and_upnl(fb: FloatBook, p_spot: F, p_perp: F) -> tuple[F, F, F, F, F]:
+    """:func:`weights` plus the unrealised PnL it was computed from (one pass over the prices)."""
+    upnl = unrealized_pnl(fb, p_perp)
+    value = _nav(fb, p_spot, upnl)
+    return (
+        value,
+        fb.spot_btc * p_spot / value,
+        fb.long_btc * p_perp / value,
+        fb.short_btc * p_perp / value,
+        upnl,
     )
 
 
