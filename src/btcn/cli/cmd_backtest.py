@@ -8,45 +8,29 @@ from typing import Annotated
 import typer
 
 from btcn.cli.errors import handle_errors
-from btcn.cli.options import ConfigOpt, load_settings
-
-FilesOpt = list[str]
+from btcn.cli.options import (
+    CandlesOpt,
+    ConfigOpt,
+    EndOpt,
+    FundingOpt,
+    PerpOpt,
+    SignalsOpt,
+    StartOpt,
+    load_settings,
+)
 
 
 @handle_errors
 def backtest(
-    candles: Annotated[
-        FilesOpt,
-        typer.Option(
-            "--candles",
-            help="Spot candles (P_ref and the spot leg): file, folder or glob; repeatable.",
-        ),
-    ],
+    candles: CandlesOpt,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the run's files (created if needed).")
     ],
-    perp: Annotated[
-        FilesOpt | None,
-        typer.Option(
-            "--perp",
-            help="Perp candles, same interval. Without them the perp trades at the spot price.",
-        ),
-    ] = None,
-    funding: Annotated[
-        FilesOpt | None,
-        typer.Option(
-            "--funding", help="Funding history (Binance fundingRate CSV, Gate CSV, or Parquet)."
-        ),
-    ] = None,
-    signals: Annotated[
-        Path | None, typer.Option("--signals", help="CSV timestamp,signal (BUY/SELL/HOLD).")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="First day (UTC) or ISO time to trade.")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="Last day (UTC, inclusive) or ISO time (exclusive).")
-    ] = None,
+    perp: PerpOpt = None,
+    funding: FundingOpt = None,
+    signals: SignalsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Backtest the strategy with real position holding, fees, funding and signal gating.

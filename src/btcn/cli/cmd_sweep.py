@@ -8,9 +8,16 @@ from typing import Annotated
 import typer
 
 from btcn.cli.errors import handle_errors
-from btcn.cli.options import ConfigOpt, load_settings
-
-FilesOpt = list[str]
+from btcn.cli.options import (
+    CandlesOpt,
+    ConfigOpt,
+    EndOpt,
+    FundingOpt,
+    PerpOpt,
+    SignalsOpt,
+    StartOpt,
+    load_settings,
+)
 
 
 @handle_errors
@@ -18,27 +25,16 @@ def sweep(
     grid: Annotated[
         Path, typer.Option("--grid", help="Grid file (TOML): [grid], [random], [fixed].")
     ],
-    candles: Annotated[
-        FilesOpt,
-        typer.Option("--candles", help="Spot candles: file, folder or glob; repeatable."),
-    ],
+    candles: CandlesOpt,
     out: Annotated[
         Path,
         typer.Option("--out", help="Folder for sweep.parquet and sweep.html (resumed if present)."),
     ],
-    perp: Annotated[
-        FilesOpt | None, typer.Option("--perp", help="Perp candles, same interval.")
-    ] = None,
-    funding: Annotated[FilesOpt | None, typer.Option("--funding", help="Funding history.")] = None,
-    signals: Annotated[
-        Path | None, typer.Option("--signals", help="CSV timestamp,signal (BUY/SELL/HOLD).")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="First day (UTC) or ISO time to trade.")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="Last day (UTC, inclusive) or ISO time (exclusive).")
-    ] = None,
+    perp: PerpOpt = None,
+    funding: FundingOpt = None,
+    signals: SignalsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     metric: Annotated[
         str | None,
         typer.Option(
