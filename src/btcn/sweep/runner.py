@@ -113,11 +113,34 @@ def run_batch(market: Market, tasks: list[Task], evaluate: Evaluate) -> list[Out
 _WORKER: dict[str, Market] = {}  # this process's market, set once by the pool initializer
 
 
+def tune_allocator() -> bool:
+    """Let glibc keep large freed blocks for reuse instead of returning them to the OS at once.
+
+    A backtest allocates and frees many NumPy arrays of a few hundred KB to a few MB. Dask's
+    nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which pins glibc's mmap threshold
+    at 128 KB: every such array is then mmapped and unmapped, and a backtest runs ~15 % slower
+    than in a plain process. Raising both thresholds restores (and betters) the default
+    behaviour. Memory use of a worker grows by at most the trim threshold. A no-op (False) where
+    the C library has no ``mallopt`` (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 256 << 20))
+
+
 def init_worker(market: Market) -> None:
     """Pool initializer: keep the market; leave Ctrl-C to the parent (it stops the pool)."""
     import signal
 
     _WORKER["market"] = market
+    tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -129,7 +152,9 @@ def run_batch_in_worker(tasks: list[Task], evaluate: Evaluate) -> list[Outcome]:
 
 
 def worker_version() -> str:
-    """Run on every Dask worker before a sweep: all must run the same btcn."""
+    """Run on every Dask worker before a sweep: all must run the same btcn (and the worker's
+    allocator is tuned for backtests, see :func:`tune_allocator`)."""
     from btcn import __version__
 
+    tune_allocator()
     return __version__
