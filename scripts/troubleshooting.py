@@ -303,6 +303,11 @@ ADVICE = {
     "rows are not sorted by ts": "equity.parquet was edited; re-run the backtest.",
     "not a btcn run description": "run.json is not a btcn backtest description; re-run the backtest.",
     "not valid JSON": "run.json is damaged; re-run the backtest.",
+    # live history
+    "holds a backtest run, not a live history": "Record live snapshots and executions into a folder of their own.",
+    "nothing to record: give a snapshot (and optionally an execution report": "Pass --snapshot (and --execution).",
+    "this snapshot is for": "A history holds one venue: use another --run folder for this venue.",
+    "the history has no snapshot yet: record the plan's snapshot with the execution": "Pass the plan's --snapshot together with --execution.",
     # monitoring
     "influx write failed: HTTP": "Check [influx] url, database/bucket and credentials; InfluxDB's answer is shown.",
     "influx] api must be v1 or v2, got": "Set [influx] api to v1 or v2.",

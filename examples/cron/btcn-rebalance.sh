@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One rebalance from cron: fetch -> plan -> execute, under a lock so overlapping runs cannot
-# double-trade, with a dated log. Exits non-zero when any step fails (cron mails the output).
+# One rebalance from cron: fetch -> plan -> execute (-> the live history in history/), under a lock
+# so overlapping runs cannot double-trade, with a dated log. Exits non-zero when any step fails
+# (cron mails the output).
 #
 # Environment (all optional):
 #   BTCN_HOME     working folder: settings (btcn.toml), state store, data, logs   (default: .)
@@ -56,6 +57,11 @@ run() {  # log the command, run it with stderr in the log, fail the script with 
   [ -n "${BTCN_SIGNALS:-}" ] && signals=(--signals "$BTCN_SIGNALS")
   run plan --snapshot "plans/$stamp.snapshot.json" --candles data/spot_5m.parquet "${signals[@]}" \
     > "plans/$stamp.plan.json"
-  run execute "${execute_flags[@]}" "plans/$stamp.plan.json" > "plans/$stamp.report.json"
+  rc=0
+  run execute "${execute_flags[@]}" "plans/$stamp.plan.json" > "plans/$stamp.report.json" || rc=$?
+  # the live history (audit, report and monitor read it like a backtest run folder)
+  run report --run history --snapshot "plans/$stamp.snapshot.json" \
+    --execution "plans/$stamp.report.json" > /dev/null
+  [ "$rc" -eq 0 ] || exit "$rc"
   echo "$stamp done: $(grep -o '"status": "[a-z_]*"' "plans/$stamp.report.json" | head -1)"
 } >> "$log"

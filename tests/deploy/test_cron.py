@@ -47,6 +47,7 @@ def test_paper_dry_run_end_to_end(tmp_path: Path, binance: FakeServer) -> None:
     report = json.loads(reports[-1].read_text())
     assert report["kind"] == "execution_report" and report["dry_run"] is True
     assert (tmp_path / "data" / "spot_5m.parquet").stat().st_size > 0
+    assert (tmp_path / "history" / "equity.parquet").is_file()  # the live history is kept
     # a second run resumes the candle file and appends to the same dated log
     res2 = run_wrapper(tmp_path, env)
     assert res2.returncode == 0

@@ -1,5 +1,3 @@
-
-
 def test_allocator_tuning_is_applied_and_harmless() -> None:
     import platform
 

@@ -57,6 +57,36 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
+def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_usdt: float,
+                trades: int, blocked: int, rebalances: int) -> dict[str, Any]:  # fmt: skip
+    """The one row of ``summary.csv`` (columns ``btcn.contracts.tables.SUMMARY_COLUMNS``).
+
+    gross PnL = net PnL + fees - funding: what price moves (and slippage) did to the positions.
+    """
+    net = kpis.nav_end - kpis.nav_start
+    return {
+        "start": iso_utc(start_ms),
+        "end": iso_utc(end_ms),
+        "bars": bars,
+        "nav_start": kpis.nav_start,
+        "nav_end": kpis.nav_end,
+        "roi": kpis.roi,
+        "cagr": kpis.cagr,
+        "sharpe": kpis.sharpe,
+        "sortino": kpis.sortino,
+        "max_drawdown": kpis.max_drawdown,
+        "fees_usdt": kpis.fees_usdt,
+        "fees_per_nav_per_day": kpis.fees_per_nav_per_day,
+        "funding_usdt": kpis.funding_usdt,
+        "gross_pnl_usdt": net + kpis.fees_usdt - kpis.funding_usdt,
+        "net_pnl_usdt": net,
+        "turnover_usdt": turnover_usdt,
+        "trades": trades,
+        "blocked_trades": blocked,
+        "rebalances": rebalances,
+    }
+
+
 def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResult:
     """Turn the engine's output into the tables and rows of the run folder."""
     sl = slice(out.first, out.stop)
@@ -102,28 +132,11 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
             })  # fmt: skip
     kpis = compute_kpis(eq["ts_ms"], nav, bar_ms=market.bar_ms, nav_start=nav_start,
                         fees_usdt=float(led.fees_usdt), funding_usdt=float(led.funding_usdt))  # fmt: skip
-    net = kpis.nav_end - nav_start
-    summary = {
-        "start": iso_utc(int(eq["ts_ms"][0])),
-        "end": iso_utc(int(eq["ts_ms"][-1]) + market.bar_ms),
-        "bars": int(nav.shape[0]),
-        "nav_start": nav_start,
-        "nav_end": kpis.nav_end,
-        "roi": kpis.roi,
-        "cagr": kpis.cagr,
-        "sharpe": kpis.sharpe,
-        "sortino": kpis.sortino,
-        "max_drawdown": kpis.max_drawdown,
-        "fees_usdt": kpis.fees_usdt,
-        "fees_per_nav_per_day": kpis.fees_per_nav_per_day,
-        "funding_usdt": kpis.funding_usdt,
-        "gross_pnl_usdt": net + kpis.fees_usdt - kpis.funding_usdt,
-        "net_pnl_usdt": net,
-        "turnover_usdt": float(led.turnover_usdt),
-        "trades": len(trades),
-        "blocked_trades": len(blocked),
-        "rebalances": out.rebalances,
-    }
+    summary = summary_row(
+        kpis, int(eq["ts_ms"][0]), int(eq["ts_ms"][-1]) + market.bar_ms, int(nav.shape[0]),
+        turnover_usdt=float(led.turnover_usdt), trades=len(trades), blocked=len(blocked),
+        rebalances=out.rebalances,
+    )  # fmt: skip
     warnings = list(market.warnings)
     for name, count in sorted(out.guardrail_refusals.items()):
         warnings.append(

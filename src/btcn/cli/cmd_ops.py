@@ -107,6 +107,14 @@ def report(
     telegram: Annotated[
         bool, typer.Option("--telegram", help="Also send the digest through [telegram].")
     ] = False,
+    snapshot: Annotated[
+        str | None,
+        typer.Option("--snapshot", "-s", help="Live history: add this snapshot to --run first."),
+    ] = None,
+    execution: Annotated[
+        str | None,
+        typer.Option("--execution", help="Live history: add this execution report's fills first."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Complete a run folder's reports and write the daily digest.
@@ -115,6 +123,10 @@ def report(
     backtest's writers), then writes digest-DAY.md and digest-DAY.json: ROI, turnover, the three
     most costly trades (fee + slippage), funding received, current delta and margin usage. The
     digest JSON goes to stdout, a table to stderr.
+
+    With --snapshot and/or --execution, --run is a live history that report keeps: the snapshot
+    becomes an equity point, the report's fills become trades (each plan once), and every file of
+    the folder is rewritten, so audit, report and monitor read live trading like a backtest.
     """
     import datetime as dt
 
@@ -130,7 +142,23 @@ def report(
             parsed_day = dt.date.fromisoformat(day)
         except ValueError:
             raise UsageError(f"--day must be YYYY-MM-DD, got {day!r}") from None
-    result = stage.run(stage.ReportRequest(run, parsed_day, out_dir))
+    from btcn.cli.console import read_text_input
+    from btcn.contracts import ExecutionReport, Snapshot, parse_artifact
+
+    snap = (
+        None
+        if snapshot is None
+        else parse_artifact(read_text_input(snapshot, "snapshot"), Snapshot, snapshot)
+    )
+    rep = (
+        None
+        if execution is None
+        else parse_artifact(
+            read_text_input(execution, "execution report"), ExecutionReport, execution
+        )
+    )
+    result = stage.run(stage.ReportRequest(run, parsed_day, out_dir, snapshot=snap, execution=rep,
+                                           settings=settings))  # fmt: skip
     write_stdout(result.json_text)
     digest_table(result.digest)
     if telegram:

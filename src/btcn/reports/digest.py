@@ -142,6 +142,12 @@ def _blocked_on_day(rf: RunFolder, start_ms: int, end_ms: int) -> int:
     return n
 
 
+def _nanmax(values: np.ndarray) -> float:
+    """The largest finite value, NaN when there is none (a live history has no margin figure)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else math.nan
+
+
 def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Digest:
     ts, nav = rf.ts_ms, rf.nav
     eq = rf.equity
@@ -193,7 +199,7 @@ def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Dig
         net_delta_pct_nav=float(eq["net_delta_pct_nav"].iloc[last_i]),
         margin_used_usdt=float(margin[last_i]),
         margin_used_pct_nav=float(margin_frac[last_i]),
-        margin_used_max_pct_nav_day=float(np.nanmax(margin_frac[in_day])),
+        margin_used_max_pct_nav_day=_nanmax(margin_frac[in_day]),
         top_costly_trades=sorted(day_costs, key=lambda c: c.cost_usdt, reverse=True)[:top],
     )
 
@@ -210,6 +216,10 @@ def _frac(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x * 100:.1f} %"
 
 
+def _usdt(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:,.2f}"
+
+
 def rows(d: Digest) -> list[tuple[str, str, str]]:
     """(figure, day, run-to-date) rows shared by the Markdown, the table and the message."""
     return [
@@ -223,7 +233,7 @@ def rows(d: Digest) -> list[tuple[str, str, str]]:
         ("Net delta", f"{d.net_delta_btc:+.6f} BTC ({d.net_delta_pct_nav:+.3f} % of NAV)", ""),
         (
             "Margin used",
-            f"{d.margin_used_usdt:,.2f} USDT = {_frac(d.margin_used_pct_nav)} of NAV "
+            f"{_usdt(d.margin_used_usdt)} USDT = {_frac(d.margin_used_pct_nav)} of NAV "
             f"(day max {_frac(d.margin_used_max_pct_nav_day)})",
             "",
         ),

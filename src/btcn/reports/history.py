@@ -1,0 +1,232 @@
+"""The live history that ``btcn report`` keeps: a run folder built from snapshots and execution
+reports, with the same files and schemas as a backtest's, so ``audit``, ``report`` and
+``monitor push`` read live trading exactly as they read a backtest.
+
+* A ``snapshot`` adds (or, for the same ``as_of_ms``, replaces) one row of ``equity.parquet``:
+  NAV, balances, positions, weights and net delta valued with the core's own
+  :func:`btcn.core.planner.value_book`. Columns a snapshot cannot tell are NaN (``thr``, margin);
+  ``funding_usdt`` is 0 (funding shows in the futures wallet and NAV).
+* An ``execution_report`` that traded adds its fills to ``trades.parquet`` and their fees to the
+  latest equity row at or before it; dry runs, duplicates and empty reports add nothing. Each plan
+  digest is recorded once (``run.json`` keeps the list), so recording a report twice is harmless.
+* ``summary.csv``, ``equity.html``, ``open_positions.json`` and ``run.json`` are rewritten from the
+  whole history with the backtest's writers; all files are replaced together or not at all.
+
+Rows are points in time (``run.json`` ``bar_ms`` is 0), not bars: ``ts`` is the snapshot time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from btcn.contracts import ExecutionReport, Snapshot
+from btcn.core.kpis import compute_kpis, drawdown
+from btcn.core.planner import value_book
+from btcn.errors import InvalidInputError
+from btcn.runtime.settings import Settings
+
+SOURCE = "live-history"
+EQUITY_COLUMNS = (
+    "price_spot", "price_perp", "nav_usdt", "spot_usdt", "spot_qty_btc", "futures_usdt",
+    "long_qty_btc", "short_qty_btc", "unrealized_pnl_usdt", "w_spot", "w_long", "w_short", "thr",
+    "net_delta_btc", "net_delta_pct_nav", "margin_used_usdt", "margin_ratio", "funding_usdt",
+    "fees_usdt",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recorded:
+    equity_rows: int
+    trades_added: int
+    execution_recorded: bool
+    note: str
+
+
+def _snapshot_row(snap: Snapshot, targets: tuple[float, float, float]) -> dict[str, float]:
+    from btcn.stages.common import book_from_snapshot, quotes_from_snapshot
+
+    book = book_from_snapshot(snap)
+    quotes = quotes_from_snapshot(snap)
+    val = value_book(book, quotes, snap.perp_spec.multiplier_btc, targets)
+    spot, long_, short = val.legs
+    nav = float(val.nav_usdt)
+    upnl = nav - float(book.spot_usdt + book.spot_btc * quotes.spot + book.futures_usdt)
+    return {
+        "price_spot": float(quotes.spot),
+        "price_perp": float(quotes.perp_mark),
+        "nav_usdt": nav,
+        "spot_usdt": float(book.spot_usdt),
+        "spot_qty_btc": float(spot.qty_btc),
+        "futures_usdt": float(book.futures_usdt),
+        "long_qty_btc": float(long_.qty_btc),
+        "short_qty_btc": float(short.qty_btc),
+        "unrealized_pnl_usdt": upnl,
+        "w_spot": spot.weight,
+        "w_long": long_.weight,
+        "w_short": short.weight,
+        "thr": math.nan,
+        "net_delta_btc": float(val.net_delta_btc),
+        "net_delta_pct_nav": val.net_delta_frac * 100.0,
+        "margin_used_usdt": math.nan,
+        "margin_ratio": math.nan,
+        "funding_usdt": 0.0,
+        "fees_usdt": 0.0,
+    }
+
+
+def _positions(snap: Snapshot) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    bal, pos, mult = snap.balances, snap.positions, snap.perp_spec.multiplier_btc
+    if bal.spot_btc > 0:
+        out.append({"leg": "BTC_SPOT", "side": "long", "qty_btc": float(bal.spot_btc),
+                    "entry_price": None, "entry_ts_ms": None, "unrealized_pnl_usdt": None})  # fmt: skip
+    for leg, p, sign in (
+        ("BTC_PERP_LONG", pos.BTC_PERP_LONG, 1),
+        ("BTC_PERP_SHORT", pos.BTC_PERP_SHORT, -1),
+    ):
+        if p.size_contracts > 0:
+            qty = p.size_contracts * mult
+            entry = p.entry_price_usdt
+            upnl = (
+                None if entry is None else float((snap.prices.perp_mark_usdt - entry) * qty * sign)
+            )
+            out.append({"leg": leg, "side": "long" if sign > 0 else "short", "qty_btc": float(qty),
+                        "entry_price": None if entry is None else float(entry), "entry_ts_ms": None,
+                        "unrealized_pnl_usdt": upnl})  # fmt: skip
+    return out
+
+
+def _load(run_dir: Path) -> tuple[dict[str, list[Any]], list[dict[str, Any]], dict[str, Any]]:
+    if not (run_dir / "run.json").is_file():
+        return {"ts_ms": [], **{c: [] for c in EQUITY_COLUMNS}}, [], {}
+    from btcn.backtest.outputs import load_run
+
+    res = load_run(run_dir)
+    if res.meta.get("source") != SOURCE:
+        raise InvalidInputError(
+            f"{run_dir} holds a backtest run, not a live history",
+            hint="record live snapshots and executions into a folder of their own",
+        )
+    eq = {"ts_ms": [int(x) for x in res.equity["ts_ms"]]}
+    for c in EQUITY_COLUMNS:
+        eq[c] = [float(x) for x in res.equity[c]]
+    return eq, [dict(t) for t in res.trades], res.meta
+
+
+def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = None,
+           execution: ExecutionReport | None = None) -> Recorded:  # fmt: skip
+    """Add a snapshot and/or an execution report to the history in ``run_dir`` and rewrite its
+    reports; see the module docstring."""
+    from btcn.backtest.outputs import RunResult, summary_row, write_run
+    from btcn.stages.common import targets_tuple
+
+    run_dir = Path(run_dir)
+    eq, trades, meta = _load(run_dir)
+    targets = targets_tuple(settings)
+    recorded: list[str] = list(meta.get("recorded_executions", []))
+    positions: list[dict[str, Any]] = list(meta.get("open_positions_last", []))
+    venue = meta.get("venue")
+    if snapshot is not None:
+        if venue is not None and venue != snapshot.venue:
+            raise InvalidInputError(
+                f"{run_dir} records venue {venue!r}, this snapshot is for {snapshot.venue!r}"
+            )
+        venue = snapshot.venue
+        row = _snapshot_row(snapshot, targets)
+        ts = snapshot.as_of_ms
+        if ts in eq["ts_ms"]:
+            i = eq["ts_ms"].index(ts)
+            row["fees_usdt"] = eq["fees_usdt"][i]  # keep fees already booked on this row
+            for c in EQUITY_COLUMNS:
+                eq[c][i] = row[c]
+        else:
+            i = int(np.searchsorted(np.asarray(eq["ts_ms"], dtype=np.int64), ts))
+            eq["ts_ms"].insert(i, ts)
+            for c in EQUITY_COLUMNS:
+                eq[c].insert(i, row[c])
+        if ts == max(eq["ts_ms"]):
+            positions = _positions(snapshot)
+    added = 0
+    booked = False
+    note = "snapshot recorded" if snapshot is not None else ""
+    if execution is not None:
+        fills = [(o, f) for o in execution.orders for f in o.fills]
+        if (
+            execution.dry_run
+            or execution.status in ("already_executed", "nothing_to_do")
+            or not fills
+        ):
+            note = (
+                note + "; " if note else ""
+            ) + f"execution {execution.plan_digest[:12]} traded nothing: not recorded"
+        elif execution.plan_digest in recorded:
+            note = (
+                note + "; " if note else ""
+            ) + f"execution {execution.plan_digest[:12]} was recorded before"
+        elif not eq["ts_ms"]:
+            raise InvalidInputError(
+                "the history has no snapshot yet: record the plan's snapshot with the execution",
+                hint="btcn report --run DIR --snapshot SNAPSHOT --execution REPORT",
+            )
+        else:
+            ts = execution.as_of_ms
+            for o, f in fills:
+                trades.append({
+                    "ts_ms": ts, "leg": o.leg.value, "action": o.action.value, "side": o.side.value,
+                    "qty_btc": float(f.qty_btc), "price": float(f.price_usdt),
+                    "fee_usdt": float(f.fee_usdt), "liquidity": f.liquidity, "position_id": 0,
+                    "duration_s": math.nan, "realized_pnl_usdt": math.nan,
+                    "cumulative_pnl_usdt": math.nan, "drawdown": math.nan,
+                })  # fmt: skip
+            # fees belong to the latest point at or before the execution
+            i = max(int(np.searchsorted(np.asarray(eq["ts_ms"]), ts, side="right")) - 1, 0)
+            eq["fees_usdt"][i] += sum(float(f.fee_usdt) for _, f in fills)
+            recorded.append(execution.plan_digest)
+            added, booked = len(fills), True
+            note = (
+                note + "; " if note else ""
+            ) + f"execution {execution.plan_digest[:12]}: {added} fill(s) recorded"
+    if not eq["ts_ms"]:
+        raise InvalidInputError(
+            "nothing to record: give a snapshot (and optionally an execution report)"
+        )
+
+    equity = {"ts_ms": np.asarray(eq["ts_ms"], dtype=np.int64)}
+    for c in EQUITY_COLUMNS:
+        equity[c] = np.asarray(eq[c], dtype=np.float64)
+    nav = equity["nav_usdt"]
+    nav_start = float(nav[0])
+    equity["drawdown"] = drawdown(nav, nav_start)
+    trades.sort(key=lambda t: t["ts_ms"])
+    for t in trades:
+        t["bar_index"] = max(int(np.searchsorted(equity["ts_ms"], t["ts_ms"], side="right")) - 1, 0)
+    kpis = compute_kpis(equity["ts_ms"], nav, bar_ms=0, nav_start=nav_start,
+                        fees_usdt=float(np.sum(equity["fees_usdt"])), funding_usdt=0.0)  # fmt: skip
+    summary = summary_row(
+        kpis, int(equity["ts_ms"][0]), int(equity["ts_ms"][-1]), int(nav.shape[0]),
+        turnover_usdt=float(sum(t["qty_btc"] * t["price"] for t in trades)), trades=len(trades),
+        blocked=0, rebalances=len(recorded),
+    )  # fmt: skip
+    new_meta = {
+        "source": SOURCE,
+        "venue": venue,
+        "bar_ms": 0,
+        "initial_nav_usdt": nav_start,
+        "targets": list(targets),
+        "settings": {
+            k: getattr(settings, k).model_dump(mode="json")
+            for k in ("strategy", "fees", "guardrails")
+        },
+        "warnings": [],
+        "recorded_executions": recorded,
+        "open_positions_last": positions,
+        "blocked_trades": [],
+    }
+    res = RunResult(summary, kpis, equity, trades, [], positions, new_meta)
+    write_run(run_dir, res)
+    return Recorded(int(nav.shape[0]), added, booked, note)
