@@ -173,9 +173,6 @@ class Engine:
         self._seg_ends.append(hi)
         self._seg_books.append(fb)
 
-    def _record_one(self, j: int) -> None:
-        self._record(j, j + 1)
-
     def _materialise(self, chunk: int = 1 << 20) -> None:
         """All equity columns from the ledger segments, a chunk of bars at a time (bounded memory).
 
@@ -307,7 +304,7 @@ class Engine:
             paid = self.ledger.pay_funding(rate, mark)
             self.cols["funding_usdt"][j - self.first] += float(paid)
             self.f_ptr += 1
-        self._record_one(j)
+        self._record(j, j + 1)
         if not self.pending and j < self.stop - 1 and self._may_trade(j):
             self._decide(j)
         return j + 1

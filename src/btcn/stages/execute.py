@@ -71,16 +71,8 @@ def _order_report(
         if filled_btc > 0
         else None
     )
-    kinds = {f.maker for f in fills}
-    liquidity = (
-        "none"
-        if not kinds
-        else "mixed"
-        if len(kinds) == 2
-        else "maker"
-        if True in kinds
-        else "taker"
-    )
+    kinds = {"maker" if f.maker else "taker" for f in fills}
+    liquidity = "none" if not kinds else "mixed" if len(kinds) == 2 else kinds.pop()
     return OrderExecution(
         leg=order.leg,
         action=order.action,
