@@ -17,6 +17,8 @@ from btcn.contracts import (
     PerpSpec,
     Plan,
     PlannedOrder,
+    PlannedTransfer,
+    Side,
     Signal,
     SignalInfo,
     Snapshot,
@@ -76,6 +78,7 @@ def make_plan(
     price: str = "100000",
     venue: str = "gate",
     mult: str = "0.0001",
+    transfers: list[PlannedTransfer] | None = None,
 ) -> Plan:
     """A plan whose starting book (``weights``) is the given one."""
     p = Decimal(price)
@@ -90,10 +93,12 @@ def make_plan(
                   weight=0.0, target=0.0, drift=0.0)
         for leg in (Leg.BTC_SPOT, Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT)
     ]  # fmt: skip
+    net = qty[Leg.BTC_SPOT] + qty[Leg.BTC_PERP_LONG] - qty[Leg.BTC_PERP_SHORT]
+    after = net + sum((o.qty_btc if o.side is Side.BUY else -o.qty_btc for o in orders), Decimal(0))
     return Plan(
         as_of_ms=as_of_ms, venue=venue, inputs_digest="test", status="rebalance",
-        safe_mode=False, nav_usdt=Decimal(100000), p_ref_usdt=p, net_delta_btc=Decimal(0),
-        net_delta_pct_nav=0.0,
+        safe_mode=False, nav_usdt=Decimal(100000), p_ref_usdt=p,
+        net_delta_btc=net, net_delta_pct_nav=float(net) * float(p) / 1000.0,
         threshold=ThresholdInfo(thr=0.005, floor=0.005, atr_multiplier=0.2,
                                 atr_window_ms=86_400_000, atr_periods=14, atr_candles_used=0,
                                 atr_24h_usdt=None, atr_term=None, source="floor", note="test"),
@@ -103,6 +108,9 @@ def make_plan(
                           apply_signal_logic=True),
         guardrails=[], weights=weights, spot_spec=SpotSpec(),
         perp_spec=PerpSpec(multiplier_btc=m), orders=orders, blocked=[], dropped=[],
+        rebalance="book", trigger="drift" if orders else None, max_delta_drift=0.002,
+        net_delta_after_btc=after, net_delta_after_pct_nav=float(after) * float(p) / 1000.0,
+        transfers=transfers or [], liquidation=[],
     )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ def test_snapshot_round_trip_keeps_decimals_as_strings() -> None:
     text = dump_json(snap)
     raw = json.loads(text)
     assert raw["p_ref_usdt"] == "101234.5678"
-    assert raw["kind"] == "snapshot" and raw["schema_version"] == 1
+    assert raw["kind"] == "snapshot" and raw["schema_version"] == 2
     again = parse_artifact(text, Snapshot)
     assert again == snap
     assert dump_json(again) == text
@@ -45,7 +45,7 @@ def test_models_are_frozen() -> None:
         ("[1, 2]", "expected a JSON object"),
         ('{"kind": "plan", "schema_version": 1}', "expected kind 'snapshot', got 'plan'"),
         ('{"schema_version": 1}', "expected kind 'snapshot', got None"),
-        ('{"kind": "snapshot", "schema_version": 2}', "schema_version 2 is not supported"),
+        ('{"kind": "snapshot", "schema_version": 3}', "schema_version 3 is not supported"),
         ('{"kind": "snapshot", "schema_version": 1, "as_of_ms": 1}', "venue: Field required"),
     ],
 )

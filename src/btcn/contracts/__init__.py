@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from btcn.contracts.base import Artifact, Model
 from btcn.contracts.enums import LEGS, Action, Leg, Liquidity, Side, Signal
 from btcn.contracts.execution import ExecutionReport, Fill, OrderExecution
+from btcn.contracts.liquidation import LiquidationInfo
 from btcn.contracts.plan import (
     BlockedOrder,
     CooldownInfo,
@@ -22,8 +24,11 @@ from btcn.contracts.plan import (
     GuardrailResult,
     Plan,
     PlannedOrder,
+    PlannedTransfer,
+    PlanV1,
     SignalInfo,
     ThresholdInfo,
+    upgrade_plan_v1,
 )
 from btcn.contracts.snapshot import (
     Balances,
@@ -51,6 +56,7 @@ __all__ = [
     "GuardrailResult",
     "Leg",
     "LegWeight",
+    "LiquidationInfo",
     "Liquidity",
     "Model",
     "OrderExecution",
@@ -58,7 +64,9 @@ __all__ = [
     "PerpPositions",
     "PerpSpec",
     "Plan",
+    "PlanV1",
     "PlannedOrder",
+    "PlannedTransfer",
     "Prices",
     "Side",
     "Signal",
@@ -71,6 +79,7 @@ __all__ = [
     "format_validation_error",
     "json_digest",
     "parse_artifact",
+    "plan_digest",
 ]
 
 ARTIFACTS: dict[str, type[Artifact]] = {
@@ -83,6 +92,24 @@ ARTIFACTS: dict[str, type[Artifact]] = {
 A = TypeVar("A", bound=Artifact)
 
 
+def _bump(version: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An upgrade that only adds optional fields: the old document is valid at the new version."""
+
+    def up(raw: dict[str, Any]) -> dict[str, Any]:
+        return {**raw, "schema_version": version}
+
+    return up
+
+
+# Older versions a reader still accepts: (kind, version) -> function giving the newest version's
+# fields. Writers always emit the newest version.
+UPGRADES: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("plan", 1): upgrade_plan_v1,
+    ("snapshot", 1): _bump(2),
+    ("weights", 1): _bump(2),
+}
+
+
 def dump_json(model: Model) -> str:
     """The canonical JSON text of an artefact: indented, key order fixed by the model, newline."""
     return model.model_dump_json(indent=2) + "\n"
@@ -92,6 +119,15 @@ def json_digest(text: str | bytes) -> str:
     """SHA-256 hex digest of a canonical JSON text."""
     data = text.encode() if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()
+
+
+def plan_digest(plan: Plan) -> str:
+    """SHA-256 of the plan's canonical JSON: the identity of a plan for ids and de-duplication.
+
+    A plan read from a version 1 document keeps that document's digest, so a plan executed by an
+    older btcn is recognised as already executed."""
+    legacy = plan._v1_json
+    return json_digest(legacy if legacy is not None else dump_json(plan))
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
@@ -135,12 +171,20 @@ def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") 
             hint=f"pass the output of the stage that writes a {want_kind}",
         )
     version = raw.get("schema_version")
-    if version != want_version:
+    upgrade = UPGRADES.get((want_kind, version)) if isinstance(version, int) else None
+    if version != want_version and upgrade is None:
+        readable = sorted([want_version] + [v for k, v in UPGRADES if k == want_kind])
         raise InvalidInputError(
             f"{source}: {want_kind} schema_version {version!r} is not supported "
-            f"(this btcn reads version {want_version})"
+            f"(this btcn reads version {', '.join(str(v) for v in readable)})"
         )
     try:
-        return expected.model_validate(raw)
+        if upgrade is None:
+            return expected.model_validate(raw)
+        parsed = expected.model_validate(upgrade(raw))
     except ValidationError as exc:
         raise InvalidInputError(format_validation_error(exc, prefix=f"{source}: ")) from exc
+    if isinstance(parsed, Plan) and version == 1:
+        # the identity of an upgraded plan is its version 1 document (see Plan._v1_json)
+        parsed._v1_json = dump_json(PlanV1.model_validate(raw))
+    return parsed

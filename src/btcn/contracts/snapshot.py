@@ -25,11 +25,17 @@ class Prices(Model):
 
 
 class Balances(Model):
-    """Wallet balances. ``futures_usdt`` is the futures wallet excluding unrealised PnL."""
+    """Wallet balances. ``futures_usdt`` is the futures wallet excluding unrealised PnL.
+
+    ``futures_available_usdt`` is what Gate would let leave the futures wallet now (its
+    ``available``: the wallet minus position and order margin, never unrealised profit); None when
+    the venue did not say (paper, version 1 snapshots): the treasury then estimates it."""
 
     spot_usdt: Decimal = NonNegative
     spot_btc: Decimal = NonNegative
     futures_usdt: Decimal
+    futures_available_usdt: Decimal | None = Field(default=None, ge=0)
+    futures_unrealised_pnl_usdt: Decimal | None = None
 
 
 class PerpPosition(Model):
@@ -37,6 +43,11 @@ class PerpPosition(Model):
 
     size_contracts: Decimal = NonNegative
     entry_price_usdt: Decimal | None = Field(default=None, gt=0)
+    # What Gate reports for the position (None when unknown: paper venue, version 1 snapshots).
+    liq_price_usdt: Decimal | None = Field(default=None, ge=0)
+    leverage: Decimal | None = Field(default=None, ge=0)  # 0 = cross margin
+    margin_usdt: Decimal | None = None
+    maintenance_margin_usdt: Decimal | None = Field(default=None, ge=0)
 
 
 class PerpPositions(Model):
@@ -63,11 +74,13 @@ class PerpSpec(Model):
     step_contracts: Decimal = Field(default=Decimal(1), gt=0)
     tick_usdt: Decimal = Field(default=Decimal("0.1"), gt=0)
     min_notional_usdt: Decimal = Field(default=Decimal(0), ge=0)
+    # maintenance margin rate of the first risk tier (Gate ``maintenance_rate``)
+    maintenance_rate: Decimal = Field(default=Decimal("0.004"), ge=0, lt=1)
 
 
 class Snapshot(Artifact):
     kind: Literal["snapshot"] = "snapshot"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2  # 2: futures available/uPnL, position liq data (1 still read)
     venue: str = Field(min_length=1)
     p_ref_usdt: Decimal = Field(gt=0, description="Reference price P_ref: Binance spot close")
     p_ref_as_of_ms: int | None = Field(

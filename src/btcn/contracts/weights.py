@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import Field
+
 from btcn.contracts.base import Artifact, Model
 from btcn.contracts.enums import Leg
+from btcn.contracts.liquidation import LiquidationInfo
 
 
 class LegWeight(Model):
@@ -21,9 +24,10 @@ class LegWeight(Model):
 
 class Weights(Artifact):
     kind: Literal["weights"] = "weights"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2  # 2: liquidation estimates (1 still read)
     venue: str
     nav_usdt: Decimal
     legs: list[LegWeight]
     net_delta_btc: Decimal
     net_delta_pct_nav: float  # net delta * P_ref / NAV, in percent
+    liquidation: list[LiquidationInfo] = Field(default_factory=list)

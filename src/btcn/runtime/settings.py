@@ -55,6 +55,12 @@ class StrategySettings(Section):
     cooldown: Duration = "60m"
     apply_signal_logic: bool = True
     signal_max_age: Duration = "24h"
+    # "book": one decision for the whole book, perp legs sized from the planned spot quantity;
+    # "per_leg": every leg thresholded and sized on its own (btcn 0.1, kept for comparison).
+    rebalance: Literal["book", "per_leg"] = "book"
+    # |net delta| * P_ref / NAV above which a book rebalance fires even with no weight drift
+    # (book mode only). 0.2 %: 20 contracts at 100k NAV, well below the 0.5 % threshold floor.
+    max_delta_drift: Annotated[float, Field(gt=0, le=1)] = 0.002
 
     @field_validator("targets")
     @classmethod
@@ -96,11 +102,29 @@ class GuardrailSettings(Section):
     max_data_age: Duration = "15m"
     max_price_deviation: Annotated[float, Field(gt=0)] = 0.01
     max_order_notional_usdt: Annotated[float, Field(gt=0)] = 250_000.0
-    max_net_delta: Annotated[float, Field(gt=0)] = 0.2
+    max_net_delta: Annotated[float, Field(gt=0)] = 0.05
 
     @property
     def max_data_age_ms(self) -> int:
         return parse_duration_ms(self.max_data_age)
+
+
+class RiskSettings(Section):
+    """Collateral of the perp book: one treasury shared by plan, backtest and execute.
+
+    The futures wallet's target equity is the planned perp book's initial margin
+    (``notional / backtest.leverage``) times ``1 + margin_buffer``, and at least what keeps the
+    liquidation price ``min_liquidation_distance`` away from the mark. Below
+    ``target * (1 - transfer_band)`` (or below the liquidation guard) the plan tops it up before
+    its orders; above ``target * (1 + transfer_band)`` it sweeps the excess back to spot."""
+
+    margin_buffer: Annotated[float, Field(ge=0, le=10)] = 0.5
+    min_liquidation_distance: Annotated[float, Field(gt=0, le=10)] = 0.30
+    transfer_band: Annotated[float, Field(ge=0, lt=1)] = 0.25
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    # realise locked short profit (close and re-open part of the short) when spot USDT plus
+    # transferable futures cash cannot pay for the planned spot buy
+    realise_locked_profit: bool = True
 
 
 class ExecutionSettings(Section):
@@ -221,6 +245,8 @@ class AlertSettings(Section):
 
     funding_bps_8h: Annotated[float, Field(gt=0)] = 5.0  # |funding rate| per 8 h, in bps
     margin_used_pct_nav: Annotated[float, Field(gt=0, le=10)] = 0.70  # fraction of NAV
+    # alert when a perp side's liquidation distance (fraction of the mark) falls below this
+    liquidation_distance_below: Annotated[float, Field(gt=0, le=10)] = 0.25
     cooldown: Duration = "6h"  # a condition still active is re-sent at most once per cooldown
     send_recovery: bool = True
 
@@ -288,6 +314,7 @@ class Settings(BaseSettings):
     strategy: StrategySettings = StrategySettings()
     fees: FeeSettings = FeeSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    risk: RiskSettings = RiskSettings()
     execution: ExecutionSettings = ExecutionSettings()
     paper: PaperSettings = PaperSettings()
     state: StateSettings = StateSettings()

@@ -20,7 +20,7 @@ from btcn.contracts import (
     Plan,
     PlannedOrder,
     dump_json,
-    json_digest,
+    plan_digest,
 )
 from btcn.core.book import Book
 from btcn.core.ids import client_order_id
@@ -44,11 +44,6 @@ class ExecuteRequest:
     dry_run: bool = False
     live: bool = False
     state_path: Path | None = None
-
-
-def plan_digest(plan: Plan) -> str:
-    """SHA-256 of the plan's canonical JSON: the identity of a plan for ids and de-duplication."""
-    return json_digest(dump_json(plan))
 
 
 def initial_paper_book(settings: Settings) -> Book:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,9 @@ def inputs_digest(req: PlanRequest) -> str:
 def to_plan(decision: Decision, snap: Snapshot, digest: str, apply_signal_logic: bool) -> Plan:
     th = decision.threshold
     sig = decision.signal
+    after = decision.net_delta_btc + sum(
+        (o.qty_btc if o.side.value == "BUY" else -o.qty_btc for o in decision.orders), Decimal(0)
+    )
     return Plan(
         as_of_ms=snap.as_of_ms,
         venue=snap.venue,
@@ -113,6 +117,17 @@ def to_plan(decision: Decision, snap: Snapshot, digest: str, apply_signal_logic:
         orders=[PlannedOrder(**asdict(o)) for o in decision.orders],
         blocked=[BlockedOrder(**asdict(b)) for b in decision.blocked],
         dropped=[DroppedOrder(**asdict(d)) for d in decision.dropped],
+        rebalance="per_leg",
+        trigger="drift" if decision.orders or decision.blocked else None,
+        max_delta_drift=None,
+        net_delta_after_btc=after,
+        net_delta_after_pct_nav=(
+            float(after) * float(snap.p_ref_usdt) / float(decision.nav_usdt) * 100.0
+            if decision.nav_usdt > 0
+            else float("nan")
+        ),
+        transfers=[],
+        liquidation=[],
     )
 
 
