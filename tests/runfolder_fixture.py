@@ -85,6 +85,10 @@ def make_run_folder(
         "funding_usdt": funding,
         "fees_usdt": fees,
         "drawdown": dd,
+        "liq_price_usdt": perp * 1.45,
+        "liq_distance": np.full(n, 0.45),
+        "venue_liq_price_usdt": np.full(n, np.nan),
+        "transfer_usdt": np.zeros(n),
     }
     table = pa.table({k: pa.array(v) if not isinstance(v, pa.Array) else v for k, v in cols.items()},
                      schema=EQUITY_SCHEMA)  # fmt: skip
@@ -113,6 +117,7 @@ def make_run_folder(
             "duration_s": pa.array(np.full(trade_bars.shape[0], np.nan)),
             "realized_pnl_usdt": pa.array(np.zeros(trade_bars.shape[0])),
             "cumulative_pnl_usdt": pa.array(-np.cumsum(fees[trade_bars])),
+            "fee_btc": pa.array(np.zeros(trade_bars.shape[0])),
             "drawdown": pa.array(dd[trade_bars]),
         },
         schema=TRADES_SCHEMA,

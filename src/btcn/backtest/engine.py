@@ -106,7 +106,7 @@ MAX_WINDOW = 65_536
 COLUMNS = (
     "nav_usdt", "spot_usdt", "spot_qty_btc", "futures_usdt", "long_qty_btc", "short_qty_btc",
     "unrealized_pnl_usdt", "w_spot", "w_long", "w_short", "net_delta_btc", "margin_used_usdt",
-    "margin_ratio", "funding_usdt", "fees_usdt",
+    "margin_ratio", "funding_usdt", "fees_usdt", "liq_price_usdt", "liq_distance", "transfer_usdt",
 )  # fmt: skip
 
 

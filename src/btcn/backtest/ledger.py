@@ -36,6 +36,7 @@ class TradeRecord:
     duration_s: float | None
     realized_pnl_usdt: Decimal
     cumulative_pnl_usdt: Decimal
+    fee_btc: Decimal = ZERO  # part of the fee taken in BTC (spot buys); valued in fee_usdt
 
 
 class LedgerError(AssertionError):

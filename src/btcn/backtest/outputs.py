@@ -58,11 +58,22 @@ def _num(x: float) -> float | None:
 
 
 def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_usdt: float,
-                trades: int, blocked: int, rebalances: int) -> dict[str, Any]:  # fmt: skip
+                trades: int, blocked: int, rebalances: int, transfers: int = 0,
+                equity: dict[str, np.ndarray] | None = None) -> dict[str, Any]:  # fmt: skip
     """The one row of ``summary.csv`` (columns ``btcn.contracts.tables.SUMMARY_COLUMNS``).
 
     gross PnL = net PnL + fees - funding: what price moves (and slippage) did to the positions.
+    ``min_liq_distance`` and ``max_abs_net_delta_pct_nav`` come from the equity columns (NaN when
+    unknown or the book never held a perp position).
     """
+    min_liq = max_delta = math.nan
+    if equity is not None:
+        liq = np.asarray(equity.get("liq_distance", []), dtype=np.float64)
+        if liq.size and np.isfinite(liq).any():
+            min_liq = float(np.nanmin(liq))
+        nd = np.asarray(equity.get("net_delta_pct_nav", []), dtype=np.float64)
+        if nd.size and np.isfinite(nd).any():
+            max_delta = float(np.nanmax(np.abs(nd)))
     net = kpis.nav_end - kpis.nav_start
     return {
         "start": iso_utc(start_ms),
@@ -84,6 +95,9 @@ def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_u
         "trades": trades,
         "blocked_trades": blocked,
         "rebalances": rebalances,
+        "transfers": transfers,
+        "min_liq_distance": min_liq,
+        "max_abs_net_delta_pct_nav": max_delta,
     }
 
 
@@ -101,6 +115,7 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
         )
     nav_start = float(meta["initial_nav_usdt"])
     eq["drawdown"] = drawdown(nav, nav_start)
+    eq.setdefault("venue_liq_price_usdt", np.full(nav.shape[0], np.nan))  # live history only
 
     led = out.ledger
     trades = []
@@ -112,6 +127,7 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
             "realized_pnl_usdt": float(t.realized_pnl_usdt),
             "cumulative_pnl_usdt": float(t.cumulative_pnl_usdt),
             "drawdown": float(eq["drawdown"][t.bar - out.first]), "bar_index": t.bar - out.first,
+            "fee_btc": float(t.fee_btc),
         })  # fmt: skip
     opens = market.open_ms[sl]
     blocked = [
@@ -135,7 +151,7 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
     summary = summary_row(
         kpis, int(eq["ts_ms"][0]), int(eq["ts_ms"][-1]) + market.bar_ms, int(nav.shape[0]),
         turnover_usdt=float(led.turnover_usdt), trades=len(trades), blocked=len(blocked),
-        rebalances=out.rebalances,
+        rebalances=out.rebalances, transfers=out.transfers, equity=eq,
     )  # fmt: skip
     warnings = list(market.warnings)
     for name, count in sorted(out.guardrail_refusals.items()):
@@ -169,7 +185,8 @@ def _write_summary(path: Path, summary: dict[str, Any]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(SUMMARY_COLUMNS)
-        w.writerow(["" if _num(summary[k]) is None else summary[k] for k in SUMMARY_COLUMNS])
+        # a run folder written by btcn 0.1 lacks the newer columns: they stay empty
+        w.writerow(["" if _num(summary.get(k)) is None else summary[k] for k in SUMMARY_COLUMNS])
 
 
 def _write_blocked(path: Path, blocked: list[dict[str, Any]]) -> None:
@@ -268,11 +285,21 @@ def load_run(run_dir: Path) -> RunResult:
     eq = {"ts_ms": column_numpy(table.column("ts").cast(pa.int64()), np.int64)}
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))
+    from btcn.contracts.tables import EQUITY_V1_MISSING
+
+    for name in EQUITY_V1_MISSING:  # a version 1 run folder: unknown (no transfers recorded)
+        if name not in eq:
+            eq[name] = (
+                np.zeros(len(opens := eq["ts_ms"]))
+                if name == "transfer_usdt"
+                else (np.full(len(eq["ts_ms"]), np.nan))
+            )
     bar_ms = int(meta["bar_ms"])
     opens = eq["ts_ms"]
     trades = trades_t.to_pylist()
     for t in trades:
         t["bar_index"] = int(np.searchsorted(opens, t["ts_ms"]))
+        t.setdefault("fee_btc", 0.0)
     blocked = [
         {**b, "bar_index": int(np.searchsorted(opens, int(b["ts_ms"]) - bar_ms))}
         for b in meta.get("blocked_trades", [])

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 TS = pa.timestamp("ms", tz="UTC")
 
-EQUITY_SCHEMA_VERSION = 1
+EQUITY_SCHEMA_VERSION = 2  # 2: liquidation columns, transfers (version 1 files still read)
 EQUITY_SCHEMA = pa.schema(
     [
         ("ts", TS),  # bar open time; values are as of the bar's close
@@ -34,11 +34,19 @@ EQUITY_SCHEMA = pa.schema(
         ("funding_usdt", pa.float64()),  # funding booked in this bar (+ received, - paid)
         ("fees_usdt", pa.float64()),  # fees paid in this bar
         ("drawdown", pa.float64()),
+        # version 2
+        ("liq_price_usdt", pa.float64()),  # btcn's estimate (cross margin: the book's price)
+        ("liq_distance", pa.float64()),  # fraction the mark may move against the book; NaN flat
+        (
+            "venue_liq_price_usdt",
+            pa.float64(),
+        ),  # Gate's own figure (live history; NaN in backtests)
+        ("transfer_usdt", pa.float64()),  # USDT moved spot -> futures in this bar (- = back)
     ],
     metadata={"kind": "equity", "schema_version": str(EQUITY_SCHEMA_VERSION)},
 )
 
-TRADES_SCHEMA_VERSION = 1
+TRADES_SCHEMA_VERSION = 2  # 2: fee_btc (version 1 files still read)
 TRADES_SCHEMA = pa.schema(
     [
         ("ts_ms", pa.int64()),
@@ -47,13 +55,16 @@ TRADES_SCHEMA = pa.schema(
         ("side", pa.string()),
         ("qty_btc", pa.float64()),
         ("price", pa.float64()),
-        ("fee_usdt", pa.float64()),
+        ("fee_usdt", pa.float64()),  # every fee valued in USDT (spot buys too)
         ("liquidity", pa.string()),  # maker, taker or liquidation
         ("position_id", pa.int64()),
         ("duration_s", pa.float64()),  # on reductions: time the position had been open
         ("realized_pnl_usdt", pa.float64()),
         ("cumulative_pnl_usdt", pa.float64()),  # cumulative realised PnL minus cumulative fees
         ("drawdown", pa.float64()),  # equity drawdown at the fill's bar
+        # version 2: the part of the fee taken in BTC (a spot buy's fee, as Gate charges it);
+        # the BTC received is qty_btc - fee_btc
+        ("fee_btc", pa.float64()),
     ],
     metadata={"kind": "trades", "schema_version": str(TRADES_SCHEMA_VERSION)},
 )
@@ -62,7 +73,12 @@ SUMMARY_COLUMNS = (
     "start", "end", "bars", "nav_start", "nav_end", "roi", "cagr", "sharpe", "sortino",
     "max_drawdown", "fees_usdt", "fees_per_nav_per_day", "funding_usdt", "gross_pnl_usdt",
     "net_pnl_usdt", "turnover_usdt", "trades", "blocked_trades", "rebalances",
+    "transfers", "min_liq_distance", "max_abs_net_delta_pct_nav",
 )  # fmt: skip
+
+# Columns a version 1 file lacks, and the value a reader fills them with.
+EQUITY_V1_MISSING = ("liq_price_usdt", "liq_distance", "venue_liq_price_usdt", "transfer_usdt")
+TRADES_V1_MISSING = ("fee_btc",)
 
 BLOCKED_COLUMNS = (
     "time",

@@ -35,7 +35,7 @@ EQUITY_COLUMNS = (
     "price_spot", "price_perp", "nav_usdt", "spot_usdt", "spot_qty_btc", "futures_usdt",
     "long_qty_btc", "short_qty_btc", "unrealized_pnl_usdt", "w_spot", "w_long", "w_short", "thr",
     "net_delta_btc", "net_delta_pct_nav", "margin_used_usdt", "margin_ratio", "funding_usdt",
-    "fees_usdt",
+    "fees_usdt", "liq_price_usdt", "liq_distance", "venue_liq_price_usdt", "transfer_usdt",
 )  # fmt: skip
 
 
@@ -76,6 +76,10 @@ def _snapshot_row(snap: Snapshot, targets: tuple[float, float, float]) -> dict[s
         "margin_ratio": math.nan,
         "funding_usdt": 0.0,
         "fees_usdt": 0.0,
+        "liq_price_usdt": math.nan,
+        "liq_distance": math.nan,
+        "venue_liq_price_usdt": math.nan,
+        "transfer_usdt": 0.0,
     }
 
 
@@ -181,7 +185,7 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
                     "qty_btc": float(f.qty_btc), "price": float(f.price_usdt),
                     "fee_usdt": float(f.fee_usdt), "liquidity": f.liquidity, "position_id": 0,
                     "duration_s": math.nan, "realized_pnl_usdt": math.nan,
-                    "cumulative_pnl_usdt": math.nan, "drawdown": math.nan,
+                    "cumulative_pnl_usdt": math.nan, "drawdown": math.nan, "fee_btc": 0.0,
                 })  # fmt: skip
             # fees belong to the latest point at or before the execution
             i = max(int(np.searchsorted(np.asarray(eq["ts_ms"]), ts, side="right")) - 1, 0)

@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 from btcn.contracts.tables import (
     EQUITY_SCHEMA,
     EQUITY_SCHEMA_VERSION,
+    EQUITY_V1_MISSING,
     TRADES_SCHEMA,
     TRADES_SCHEMA_VERSION,
+    TRADES_V1_MISSING,
 )
 from btcn.core import kpis as K
 from btcn.errors import InvalidInputError
@@ -39,7 +41,9 @@ BLOCKED = "blocked_trades_log.csv"
 EQUITY_HTML = "equity.html"
 
 
-def _read_table(path: Path, schema: pa.Schema, kind: str, version: int) -> pd.DataFrame:
+def _read_table(
+    path: Path, schema: pa.Schema, kind: str, version: int, v1_missing: tuple[str, ...] = ()
+) -> pd.DataFrame:
     try:
         table = pq.read_table(path)
     except FileNotFoundError as exc:
@@ -49,11 +53,18 @@ def _read_table(path: Path, schema: pa.Schema, kind: str, version: int) -> pd.Da
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("kind", kind) != kind:
         raise InvalidInputError(f"{path}: expected kind {kind!r}, got {meta.get('kind')!r}")
-    if meta.get("schema_version", str(version)) != str(version):
+    found = meta.get("schema_version", str(version))
+    old = found == "1" and version == 2
+    if found != str(version) and not old:
+        readable = "1, 2" if version == 2 else str(version)
         raise InvalidInputError(
             f"{path}: {kind} schema_version {meta.get('schema_version')!r} is not supported "
-            f"(this btcn reads version {version})"
+            f"(this btcn reads version {readable})"
         )
+    if old:  # a version 1 file: the columns version 2 added are unknown (NaN)
+        for name in v1_missing:
+            if name not in table.column_names:
+                table = table.append_column(name, pa.array(np.full(len(table), np.nan)))
     missing = [f.name for f in schema if f.name not in table.column_names]
     if missing:
         raise InvalidInputError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -90,13 +101,17 @@ class RunFolder:
                 f"{folder}: no {EQUITY} in the run folder",
                 hint="a run folder is what `btcn backtest --out DIR` writes",
             )
-        equity = _read_table(folder / EQUITY, EQUITY_SCHEMA, "equity", EQUITY_SCHEMA_VERSION)
+        equity = _read_table(
+            folder / EQUITY, EQUITY_SCHEMA, "equity", EQUITY_SCHEMA_VERSION, EQUITY_V1_MISSING
+        )
         if equity.empty:
             raise InvalidInputError(f"{folder / EQUITY}: no rows")
         if not equity["ts_ms"].is_monotonic_increasing:
             raise InvalidInputError(f"{folder / EQUITY}: rows are not sorted by ts")
         if (folder / TRADES).is_file():
-            trades = _read_table(folder / TRADES, TRADES_SCHEMA, "trades", TRADES_SCHEMA_VERSION)
+            trades = _read_table(
+                folder / TRADES, TRADES_SCHEMA, "trades", TRADES_SCHEMA_VERSION, TRADES_V1_MISSING
+            )
         else:
             trades = TRADES_SCHEMA.empty_table().to_pandas()
         meta: dict[str, Any] = {}
