@@ -11,6 +11,7 @@ from btcn.backtest.engine import EngineParams, run_engine
 from btcn.backtest.market import Market, build_market
 from btcn.contracts import PerpSpec, SpotSpec
 from btcn.core.planner import PlannerParams
+from btcn.core.treasury import TreasuryParams
 from btcn.data.candles import Candles
 from btcn.data.funding import Funding
 from btcn.data.signals import EMPTY_SIGNALS, Signals
@@ -59,7 +60,10 @@ def engine_params(targets=(0.5, 0.0, 0.5), *, fees: FeeRates = GATE_FEES, slippa
                   perp_spec: PerpSpec | None = None, **planner: Any) -> EngineParams:  # fmt: skip
     base: dict[str, Any] = dict(targets=targets, max_net_delta=1e9, max_price_deviation=1.0,
                                 max_order_notional_usdt=Decimal(10) ** 15, slippage=Decimal(slippage),
-                                spot_maker_fee=fees.spot_maker, spot_taker_fee=fees.spot_taker)  # fmt: skip
+                                spot_maker_fee=fees.spot_maker, spot_taker_fee=fees.spot_taker,
+                                perp_maker_fee=fees.perp_maker, perp_taker_fee=fees.perp_taker,
+                                treasury=TreasuryParams(leverage=Decimal(leverage),
+                                                        k=Decimal("0.004") + fees.perp_taker))  # fmt: skip
     base.update(planner)
     return EngineParams(
         planner=PlannerParams(**base), fees=fees, slippage=Decimal(slippage), leverage=Decimal(leverage),

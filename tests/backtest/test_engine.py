@@ -8,7 +8,7 @@ import pytest
 from btcn.backtest.fills import post_only_fills, taker_price
 from btcn.backtest.market import restrict
 from btcn.contracts.enums import Signal
-from btcn.core.treasury import collateral_transfer
+from btcn.core.treasury import TreasuryParams
 from btcn.data.candles import Candles
 from btcn.data.signals import Signals
 from btcn.errors import InvalidInputError
@@ -80,8 +80,11 @@ def test_funding_mark_price_from_the_file_is_used() -> None:
 
 def test_liquidation_is_recorded_and_closes_the_perps() -> None:
     close = np.concatenate([np.full(30, 50_000.0), np.full(30, 56_000.0)])  # +12 % jump
+    thin = TreasuryParams(leverage=D(50), margin_buffer=D(0), transfer_band=D(0),
+                          min_liquidation_distance=D("0.01"), k=D("0.0045"))  # fmt: skip
     out = run(
-        market(candles(close)), engine_params((0.0, 0.0, 0.9), leverage="50", cooldown_ms=10**12)
+        market(candles(close)),
+        engine_params((0.0, 0.0, 0.9), leverage="50", cooldown_ms=10**12, treasury=thin),
     )
     assert out.liquidations, "a 50x short must be liquidated by a 12 % jump"
     ev = out.liquidations[0]
@@ -91,13 +94,15 @@ def test_liquidation_is_recorded_and_closes_the_perps() -> None:
     assert out.ledger.futures_usdt >= 0
 
 
-def test_treasury_transfer_bounds() -> None:
-    assert collateral_transfer(D(100), D(0), D(0), D(300), D(3)) == D(100)
-    assert collateral_transfer(D(10), D(0), D(0), D(300), D(3)) == D(10)  # spot cannot go below 0
-    assert collateral_transfer(D(0), D(500), D(0), D(300), D(3)) == D(-400)
-    assert collateral_transfer(D(0), D(50), D(200), D(300), D(3)) == D(
-        -50
-    )  # no unrealised profit out
+def test_the_liquidation_guard_keeps_the_same_short_alive() -> None:
+    """The same 50x short and +12 % jump, with the default guard (30 % distance): the treasury
+    funds the futures wallet before the short opens, and nothing is liquidated."""
+    close = np.concatenate([np.full(30, 50_000.0), np.full(30, 56_000.0)])
+    out = run(market(candles(close)), engine_params((0.0, 0.0, 0.9), leverage="50",
+                                                     cooldown_ms=10**12))  # fmt: skip
+    assert out.ledger.short.qty_btc > 0 and not out.liquidations
+    assert out.transfers >= 1
+    assert np.nanmin(out.columns["liq_distance"][1:]) > 0.12
 
 
 def test_no_perp_trades_at_spot_price_and_says_so() -> None:

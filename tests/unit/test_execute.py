@@ -78,11 +78,18 @@ def test_paper_book_accounting(example_plan: Plan, tmp_path: Path) -> None:
         end = st.paper_book()
     spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
     short = next(o for o in r.orders if o.leg == "BTC_PERP_SHORT")
-    cost = sum(f.qty_btc * f.price_usdt + f.fee_usdt for f in spot.fills)
-    assert end.spot_usdt == start.spot_usdt - cost
-    assert end.spot_btc == start.spot_btc + spot.filled_qty_btc
+    # Gate takes a spot buy's fee in BTC: USDT pays the quantity, the BTC credited is net of fee
+    cost = sum(f.qty_btc * f.price_usdt for f in spot.fills)
+    fee_btc = sum(f.fee_usdt / f.price_usdt for f in spot.fills)
+    moved = sum(
+        (t.amount_usdt if t.from_ == "spot" else -t.amount_usdt for t in example_plan.transfers),
+        D(0),
+    )
+    assert example_plan.transfers, "the example plan funds the futures wallet or the spot buy"
+    assert end.spot_usdt == start.spot_usdt - cost - moved
+    assert end.spot_btc == start.spot_btc + spot.filled_qty_btc - fee_btc
     assert end.short_contracts == short.filled_qty_venue
-    assert end.futures_usdt == start.futures_usdt - short.fee_usdt
+    assert end.futures_usdt == start.futures_usdt - short.fee_usdt + moved
     avg = sum(f.qty_btc * f.price_usdt for f in short.fills) / short.filled_qty_btc
     assert end.short_entry_usdt == avg
 
@@ -90,7 +97,7 @@ def test_paper_book_accounting(example_plan: Plan, tmp_path: Path) -> None:
 def test_spot_buy_is_cut_to_the_balance(example_plan: Plan, tmp_path: Path) -> None:
     with StateStore(tmp_path / "state.db") as st:
         st.save_paper_book(Book(spot_usdt=D(500), spot_btc=D(0), futures_usdt=D(50_000)), 0)
-    r = execute.run(req(example_plan, tmp_path))
+    r = execute.run(req(example_plan.model_copy(update={"transfers": []}), tmp_path))
     spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
     assert spot.status == "partially_filled" and "never leveraged" in spot.detail
     assert r.status == "partial" and not r.rebalance_recorded
@@ -100,7 +107,7 @@ def test_spot_buy_is_cut_to_the_balance(example_plan: Plan, tmp_path: Path) -> N
 
 
 def test_nothing_to_do_and_gate_plan_needs_live(example_plan: Plan, tmp_path: Path) -> None:
-    empty = example_plan.model_copy(update={"orders": [], "status": "no_action"})
+    empty = example_plan.model_copy(update={"orders": [], "status": "no_action", "transfers": []})
     assert execute.run(req(empty, tmp_path)).status == "nothing_to_do"
     assert execute.run(req(empty, tmp_path, dry_run=True)).status == "nothing_to_do"
     gate = example_plan.model_copy(update={"venue": "gate"})

@@ -8,9 +8,16 @@ bar exactly like every other "special" bar: it calls the full planner
 (:func:`btcn.core.planner.decide`) just as ``btcn plan`` does. ``naive=True`` processes every bar
 that way; a property test shows both modes give identical trades and equity.
 
-Within one bar the order of events is: fills of orders decided earlier, the collateral transfer
-once a rebalance's orders are all done, the liquidation check (intrabar worst price), funding at
-the bar's close, the equity record at the close, and the decision at the close.
+Within one bar the order of events is: fills of orders decided earlier, the plan's
+``after_orders`` transfers once its orders are all done, the liquidation check (intrabar worst
+price), funding at the bar's close, the equity record at the close, and the decision at the close
+followed at once by the plan's ``before_orders`` transfers -- before any fill of its orders, as
+``btcn execute`` does. The transfers are the plan's own (:mod:`btcn.core.treasury`, computed by
+the planner); each is capped, when applied, by what the source wallet then has available.
+
+A decision is due when a leg drifted beyond ``thr`` (or, in book mode, the net delta beyond
+``max_delta_drift``) and the cooldown is over, or -- cooldown or not -- when the treasury wants a
+transfer-only plan (:func:`btcn.core.treasury.transfer_due`).
 """
 
 from __future__ import annotations
@@ -31,11 +38,12 @@ from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core import valuation
 from btcn.core.book import Quotes
 from btcn.core.legs import SIDE_OF
-from btcn.core.money import ONE, ZERO, dec, round_down_to_step
+from btcn.core.liquidation import cross_liq_price_f, distance_f, linear_terms
+from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import PlannerParams, decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
-from btcn.core.treasury import collateral_transfer
+from btcn.core.treasury import Transfer, TreasuryFloats, available_estimate, transfer_due
 from btcn.exchange.paper import FeeRates
 
 F64 = npt.NDArray[np.float64]
@@ -110,17 +118,18 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, mmr: float) -> F64:
-    """Whether the perp book breaches maintenance margin at the bar's worst price (cross margin
-    on the futures wallet). Works on arrays and on scalars alike.
+def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> F64:
+    """Whether the perp book breaches Gate's liquidation requirement at the bar's worst price
+    (cross margin on the futures wallet; ``k`` = maintenance rate + taker fee). Works on arrays
+    and on scalars alike.
 
-    Futures equity minus maintenance margin is linear in the price ``p``:
-    ``wallet + (p - entry_long) * long + (entry_short - p) * short - mmr * (long + short) * p
-    = a + b * p``, so the worst price of a bar is its low or its high.
+    Futures equity minus the requirement is linear in the price, ``a + b * p``
+    (:func:`btcn.core.liquidation.linear_terms`, the formula the plan's estimate uses), so the
+    worst price of a bar is its low or its high.
     """
     exposure = fb.long_btc + fb.short_btc
-    a = fb.futures_usdt - fb.long_entry_usdt * fb.long_btc + fb.short_entry_usdt * fb.short_btc
-    b = fb.long_btc - fb.short_btc - mmr * exposure
+    a, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                        fb.short_entry_usdt, k)  # fmt: skip
     return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
 
 
@@ -150,8 +159,13 @@ class Engine:
         self.cancelled = 0
         self.refusals: dict[str, int] = {}
         self.t = params.planner.targets
-        self.mmr = float(params.maintenance_margin_rate)
+        self.mmr = float(params.maintenance_margin_rate + params.fees.perp_taker)  # Gate's k
         self.lev = float(params.leverage)
+        tp = params.planner.treasury
+        self.tf = TreasuryFloats.of(tp) if tp is not None else None
+        self.book_mode = params.planner.rebalance == "book"
+        self.mdd = params.planner.max_delta_drift
+        self.after: list[Transfer] = []  # the decided plan's after_orders transfers
         # funding settlements inside [first, stop)
         fb = market.funding_bar
         sel = (fb >= first) & (fb < stop)
@@ -213,6 +227,12 @@ class Engine:
                 c["margin_ratio"][a:b] = np.where(
                     exposure > 0, (fb.futures_usdt + upnl) / used, np.nan
                 )
+            args = (fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                    fb.short_entry_usdt, self.mmr)  # fmt: skip
+            liq = cross_liq_price_f(*args)
+            _, slope = linear_terms(*args)
+            c["liq_price_usdt"][a:b] = liq
+            c["liq_distance"][a:b] = distance_f(liq, pp, slope)
 
     def _may_trade(self, j: int) -> bool:
         """The trigger of :meth:`_stretch` for one bar: some leg beyond thr, NAV > 0, cooldown over.
@@ -220,13 +240,17 @@ class Engine:
         When it is false the planner could only answer no_action/cooldown, so it is not called.
         """
         m, fb = self.m, self.ledger.float_book()
-        if (
+        cooling = (
             self.last_rebalance_ms is not None
             and int(m.open_ms[j]) + m.bar_ms < self.last_rebalance_ms + self.p.planner.cooldown_ms
-        ):
-            return False
-        nav, ws, wl, wsh = valuation.weights(fb, float(m.spot_close[j]), float(m.perp_close[j]))
+        )
+        ps, pp = float(m.spot_close[j]), float(m.perp_close[j])
+        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         if not nav > 0:
+            return False
+        if self.tf is not None and bool(self._transfer_due(fb, pp)):
+            return True
+        if cooling:
             return False
         thr = float(m.thr[j])
         t = self.t
@@ -234,7 +258,17 @@ class Engine:
             valuation.beyond(ws, t[0], thr)
             or valuation.beyond(wl, t[1], thr)
             or valuation.beyond(wsh, t[2], thr)
+            or (self.book_mode and self._delta_beyond(fb, ps, nav))
         )
+
+    def _delta_beyond(self, fb: valuation.FloatBook, p_ref: F64 | float, nav: F64 | float) -> F64:
+        """The book-level trigger: ``|net delta| * P_ref / NAV > max_delta_drift``."""
+        return abs(valuation.net_delta_btc(fb) * p_ref / nav) > self.mdd
+
+    def _transfer_due(self, fb: valuation.FloatBook, pp: F64 | float) -> F64:
+        assert self.tf is not None
+        return transfer_due(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                            fb.short_entry_usdt, pp, self.tf)  # fmt: skip
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, naive: bool = False) -> EngineOutput:
@@ -271,14 +305,20 @@ class Engine:
         end = min(end, self.stop, j + self._window)
         fb = self.ledger.float_book()
         sl = slice(j, end)
-        nav, ws, wl, wsh = valuation.weights(fb, m.spot_close[sl], m.perp_close[sl])
+        ps, pp = m.spot_close[sl], m.perp_close[sl]
+        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         thr = m.thr[sl]
         trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wl, self.t[1], thr)
         trig |= valuation.beyond(wsh, self.t[2], thr)
-        trig &= nav > 0
+        if self.book_mode:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                trig |= self._delta_beyond(fb, ps, nav)
         if self.last_rebalance_ms is not None:
             close_ms = m.open_ms[sl] + m.bar_ms
             trig &= close_ms >= self.last_rebalance_ms + self.p.planner.cooldown_ms
+        if self.tf is not None and fb.long_btc + fb.short_btc > 0:
+            trig |= self._transfer_due(fb, pp)
+        trig &= nav > 0
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)
         if hits.size:
@@ -339,13 +379,8 @@ class Engine:
             rate = p.fees.rate(o.leg, maker)
             qty = o.qty_btc
             if spot:  # never leveraged: cut to what the balances allow
-                if buy:
-                    qty = min(
-                        qty,
-                        round_down_to_step(
-                            led.spot_usdt / (price * (ONE + rate)), p.spot_spec.step_btc
-                        ),
-                    )
+                if buy:  # the fee is taken in BTC: the USDT pays the quantity only
+                    qty = min(qty, round_down_to_step(led.spot_usdt / price, p.spot_spec.step_btc))
                 else:
                     qty = min(qty, round_down_to_step(led.spot.qty_btc, p.spot_spec.step_btc))
             else:
@@ -362,20 +397,28 @@ class Engine:
             self.plan_filled = True
         self.cols["fees_usdt"][j - self.first] += float(fee_bar)
         self.pending = still
-        if not still and self.plan_filled:
-            self.plan_filled = False
-            self.rebalances += 1
-            self._transfer(j)
+        if not still:
+            if self.plan_filled:
+                self.plan_filled = False
+                self.rebalances += 1
+            self._apply_transfers(j, self.after)
+            self.after = []
 
-    def _transfer(self, j: int) -> None:
+    def _apply_transfers(self, j: int, transfers: list[Transfer] | tuple[Transfer, ...]) -> None:
+        """Perform transfers in order, each capped by what its source wallet has available now
+        (spot USDT; futures: the wallet less margin and unrealised loss, never unrealised profit)."""
         led = self.ledger
-        mark = dec(float(self.m.perp_close[j]))
-        notional = (led.long.qty_btc + led.short.qty_btc) * mark
-        amount = collateral_transfer(led.spot_usdt, led.futures_usdt, led.perp_unrealized(mark),
-                                     notional, self.p.leverage)  # fmt: skip
-        if amount:
-            led.transfer_to_futures(amount)
-            self.transfers += 1
+        for t in transfers:
+            if t.from_wallet == "spot":
+                amount = min(t.amount_usdt, led.spot_usdt)
+            else:
+                mark = dec(float(self.m.perp_close[j]))
+                amount = -min(t.amount_usdt,
+                              available_estimate(led.book(), mark, led.mult, self.p.leverage))  # fmt: skip
+            if amount:
+                led.transfer_to_futures(amount)
+                self.transfers += 1
+                self.cols["transfer_usdt"][j - self.first] += float(amount)
 
     def _liquidation(self, j: int, ts_ms: int) -> None:
         m, led = self.m, self.ledger
@@ -429,11 +472,16 @@ class Engine:
         for b in d.blocked:
             self.blocked.append(BlockedRecord(as_of, b.leg.value, b.action.value, b.side.value,
                                               b.signal.value, b.rule, b.qty_btc, b.notional_usdt))  # fmt: skip
-        if not d.orders:
+        before = [t for t in d.transfers if t.when == "before_orders"]
+        after = [t for t in d.transfers if t.when == "after_orders"]
+        if not d.orders or not m.contiguous_next[j]:
+            if d.orders:
+                self.cancelled += len(d.orders)  # nothing to fill on: a data gap follows
+                return
+            self._apply_transfers(j, before + after)  # a transfer-only plan
             return
-        if not m.contiguous_next[j]:
-            self.cancelled += len(d.orders)  # nothing to fill on: a data gap follows
-            return
+        self._apply_transfers(j, before)  # before any fill of this plan's orders
+        self.after = after
         self.last_rebalance_ms = as_of
         self.pending = [
             Pending(o.leg, o.action, o.qty_btc, o.limit_price_usdt, j + 1, "post") for o in d.orders

@@ -91,12 +91,15 @@ class Ledger:
              fee_rate: Decimal, liquidity: str) -> TradeRecord:  # fmt: skip
         buy = SIDE_OF[action].value == "BUY"
         fee = qty_btc * price * fee_rate
-        effect = self.tracker(leg).apply(qty_btc if buy else -qty_btc, price, ts_ms)
+        # Gate keeps a spot buy's fee in the asset received: the BTC credited is net of it
+        fee_btc = qty_btc * fee_rate if buy and leg is Leg.BTC_SPOT else ZERO
+        held = qty_btc - fee_btc
+        effect = self.tracker(leg).apply(held if buy else -qty_btc, price, ts_ms)
         if effect.flipped:
             raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
         if leg is Leg.BTC_SPOT:
             cash = qty_btc * price
-            self.spot_usdt += (-cash if buy else cash) - fee
+            self.spot_usdt += -cash if buy else cash - fee
             if self.spot_usdt < 0:
                 raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")
         else:
@@ -110,7 +113,7 @@ class Ledger:
             position_id=effect.position_id,
             duration_s=effect.duration_s if effect.closed_qty_btc > 0 else None,
             realized_pnl_usdt=effect.realized_pnl_usdt,
-            cumulative_pnl_usdt=self.realized_usdt - self.fees_usdt,
+            cumulative_pnl_usdt=self.realized_usdt - self.fees_usdt, fee_btc=fee_btc,
         )  # fmt: skip
         self.trades.append(record)
         self._changed()
@@ -126,10 +129,13 @@ class Ledger:
         return amount
 
     def transfer_to_futures(self, amount: Decimal) -> None:
+        """Move ``amount`` USDT spot -> futures (negative: futures -> spot)."""
         if amount == 0:
             return
         self.spot_usdt -= amount
         self.futures_usdt += amount
         if self.spot_usdt < 0:
             raise LedgerError("a transfer overdrew the spot wallet")
+        if self.futures_usdt < 0:
+            raise LedgerError("a transfer overdrew the futures wallet")
         self._changed()

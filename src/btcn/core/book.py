@@ -19,6 +19,8 @@ class Book:
     long_entry_usdt: Decimal = ZERO
     short_contracts: Decimal = ZERO
     short_entry_usdt: Decimal = ZERO
+    # what the venue lets leave the futures wallet now (None: unknown, the treasury estimates it)
+    futures_available_usdt: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,52 +4,42 @@ Order of work in :func:`decide`:
 
 1. value the book (floats, the same arithmetic as the backtester's window scan) and the threshold;
 2. guardrails that empty the plan (NAV, data age, price deviation) and the cooldown;
-3. size every leg whose ``|w - target| > thr`` back to its target in Decimal, rounded toward zero to
-   the venue step, capped so spot never overdraws, and drop orders under the venue minimum;
+3. sizing. ``rebalance = "book"`` (default in settings): when any leg's ``|w - target| > thr`` or
+   ``|net delta| > max_delta_drift``, spot to its target and the perp legs hedged to the planned
+   spot (:mod:`btcn.core.book_sizing`). ``"per_leg"`` (btcn 0.1): every leg beyond ``thr`` sized
+   on its own (:func:`btcn.core.sizing.size_leg`), rounded toward zero to the venue step;
 4. guardrails on the sized orders (net delta: risk-reducing only; order notional: empty plan);
-5. signal gating: orders the signal forbids move to ``blocked`` with their rule.
+5. signal gating: orders the signal forbids move to ``blocked`` with their rule; it never resizes
+   another leg, and ``net_delta_after`` reports the tilt it leaves;
+6. the treasury's transfers for the orders that remain (:mod:`btcn.core.treasury`), also during
+   the cooldown (a transfer is not a rebalance).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
-from btcn.contracts.enums import LEGS, Action, Leg, Side, Signal
+from btcn.contracts.enums import LEGS, Leg
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core import valuation
 from btcn.core.book import Book, Quotes
+from btcn.core.book_sizing import size_book, spot_cost, spot_proceeds
 from btcn.core.gating import blocking_rule
-from btcn.core.legs import SIDE_OF, action_for, delta_sign
-from btcn.core.money import ONE, ZERO, dec, round_down_to_step, round_price
+from btcn.core.intents import Blocked, Dropped, OrderIntent, PlannerParams
+from btcn.core.legs import delta_sign
+from btcn.core.money import ZERO
+from btcn.core.projection import net_delta_btc, project
 from btcn.core.signals import SignalReading
+from btcn.core.sizing import size_leg
 from btcn.core.threshold import AtrReading, threshold
+from btcn.core.treasury import Transfer, plan_transfers
 
 Status = Literal["rebalance", "no_action", "cooldown", "blocked", "safe_mode"]
+Trigger = Literal["drift", "delta", "liquidation"]
 Effect = Literal["none", "empty_plan", "risk_reducing_only"]
-
-
-@dataclass(frozen=True, slots=True)
-class PlannerParams:
-    """Every number the decision depends on (built from settings by the stage)."""
-
-    targets: tuple[float, float, float]  # BTC_SPOT, BTC_PERP_LONG, BTC_PERP_SHORT
-    threshold_floor: float = 0.005
-    atr_multiplier: float = 0.2
-    atr_window_ms: int = 86_400_000
-    atr_periods: int = 14
-    cooldown_ms: int = 3_600_000
-    apply_signal_logic: bool = True
-    signal_max_age_ms: int = 86_400_000
-    spot_maker_fee: Decimal = Decimal("0.001")
-    spot_taker_fee: Decimal = Decimal("0.001")
-    slippage: Decimal = Decimal("0.0002")
-    max_data_age_ms: int = 900_000
-    max_price_deviation: float = 0.01
-    max_order_notional_usdt: Decimal = Decimal(250_000)
-    max_net_delta: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,39 +86,6 @@ class LegState:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderIntent:
-    leg: Leg
-    action: Action
-    side: Side
-    qty_venue: Decimal
-    venue_unit: Literal["BTC", "contracts"]
-    qty_btc: Decimal
-    limit_price_usdt: Decimal
-    notional_usdt: Decimal
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Blocked:
-    leg: Leg
-    action: Action
-    side: Side
-    qty_btc: Decimal
-    notional_usdt: Decimal
-    signal: Signal
-    rule: str
-
-
-@dataclass(frozen=True, slots=True)
-class Dropped:
-    leg: Leg
-    action: Action
-    side: Side
-    qty_btc: Decimal
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     status: Status
     safe_mode: bool
@@ -143,6 +100,11 @@ class Decision:
     orders: tuple[OrderIntent, ...] = field(default=())
     blocked: tuple[Blocked, ...] = field(default=())
     dropped: tuple[Dropped, ...] = field(default=())
+    rebalance: Literal["book", "per_leg"] = "per_leg"
+    trigger: Trigger | None = None
+    net_delta_after_btc: Decimal = ZERO
+    net_delta_after_pct_nav: float = math.nan
+    transfers: tuple[Transfer, ...] = field(default=())
 
 
 def threshold_decision(atr: AtrReading, p_ref: float, params: PlannerParams) -> ThresholdDecision:
@@ -216,20 +178,6 @@ def value_book(
     return BookValuation(
         nav_f, valuation.nav_decimal(book, quotes, multiplier_btc), legs, net, frac
     )
-
-
-def _limit_price(
-    leg: Leg, buy: bool, quotes: Quotes, spot_spec: SpotSpec, perp_spec: PerpSpec
-) -> Decimal:
-    """PostOnly limit: a buy rests at the best bid, a sell at the best ask (valuation price when
-    the book is unknown), rounded to the tick away from the market."""
-    if leg is Leg.BTC_SPOT:
-        quote = quotes.spot_bid if buy else quotes.spot_ask
-        price = quote if quote is not None else quotes.spot
-        return round_price(price, spot_spec.tick_usdt, buy=buy)
-    quote = quotes.perp_bid if buy else quotes.perp_ask
-    price = quote if quote is not None else quotes.perp_mark
-    return round_price(price, perp_spec.tick_usdt, buy=buy)
 
 
 def _pre_guardrails(
@@ -325,26 +273,55 @@ def decide(
         legs=legs,
     )
     if any(not c.ok for c in checks):
-        return Decision(status="safe_mode", safe_mode=True, guardrails=tuple(checks), **base)
+        return _finish(Decision(status="safe_mode", safe_mode=True, guardrails=tuple(checks),
+                                **base), book, quotes, perp_spec, params, treasury=False)  # fmt: skip
     if cooldown.active:
-        return Decision(status="cooldown", safe_mode=False, guardrails=tuple(checks), **base)
+        # a transfer is not a rebalance: a margin top-up may happen during the cooldown
+        return _finish(Decision(status="cooldown", safe_mode=False, guardrails=tuple(checks),
+                                **base), book, quotes, perp_spec, params)  # fmt: skip
 
+    drift = any(valuation.beyond(ws[i], params.targets[i], thr) for i in range(3))
+    book_mode = params.rebalance == "book"
+    delta_fired = book_mode and abs(net_pct) > params.max_delta_drift
+    trigger: Trigger | None = "drift" if drift else "delta" if delta_fired else None
     intents: list[OrderIntent] = []
     dropped: list[Dropped] = []
-    for i, leg in enumerate(LEGS):
-        target = params.targets[i]
-        if not valuation.beyond(ws[i], target, thr):
-            continue
-        intent, drop = _size_leg(
-            leg, target, qty_btc[i], nav_d, book, quotes, spot_spec, perp_spec, params, ws[i], thr
-        )
-        if intent is not None:
-            intents.append(intent)
-        if drop is not None:
-            dropped.append(drop)
+    if book_mode and trigger is not None:
+        sized = size_book(book, quotes, spot_spec, perp_spec, params, nav_d=nav_d,
+                          weight_spot=ws[0], thr=thr, drift=drift, signal=signal.value)  # fmt: skip
+        intents, dropped = list(sized.intents), list(sized.dropped)
+    elif not book_mode:
+        for i, leg in enumerate(LEGS):
+            target = params.targets[i]
+            if not valuation.beyond(ws[i], target, thr):
+                continue
+            intent, drop = size_leg(
+                leg,
+                target,
+                qty_btc[i],
+                nav_d,
+                book,
+                quotes,
+                spot_spec,
+                perp_spec,
+                params,
+                ws[i],
+                thr,
+            )
+            if intent is not None:
+                intents.append(intent)
+            if drop is not None:
+                dropped.append(drop)
 
-    # Net delta: when beyond its limit, only orders that reduce |net delta| may trade.
+    # Net delta: when beyond its limit, only orders that reduce |net delta| may trade. A book
+    # plan is judged as a whole: it may trade when the book's |net delta| after it is within the
+    # limit or smaller than before.
     delta_ok = abs(net_pct) <= params.max_net_delta
+    detail = "net delta within limit"
+    if not delta_ok and book_mode and intents:
+        after = _net_after(book, intents, mult, params)
+        if abs(after) < abs(net_btc) or abs(_frac(after, quotes, nav_f)) <= params.max_net_delta:
+            delta_ok, detail = True, "net delta beyond limit; the book plan reduces it"
     checks.append(
         GuardrailCheck(
             "net_delta",
@@ -352,9 +329,7 @@ def decide(
             f"{net_pct:.6f}",
             f"{params.max_net_delta:.6f}",
             "none" if delta_ok else "risk_reducing_only",
-            "net delta within limit"
-            if delta_ok
-            else "net delta beyond limit: risk-reducing orders only",
+            detail if delta_ok else "net delta beyond limit: risk-reducing orders only",
         )
     )
     if not delta_ok:
@@ -388,13 +363,17 @@ def decide(
         )
     )
     if not notional_ok:
-        return Decision(
-            status="safe_mode",
-            safe_mode=True,
-            guardrails=tuple(checks),
-            dropped=tuple(dropped),
-            **base,
-        )
+        return _finish(
+            Decision(
+                status="safe_mode",
+                safe_mode=True,
+                guardrails=tuple(checks),
+                dropped=tuple(dropped),
+                trigger=trigger,
+                **base,
+            ),
+            book, quotes, perp_spec, params, treasury=False,
+        )  # fmt: skip
 
     orders: list[OrderIntent] = []
     blocked: list[Blocked] = []
@@ -415,88 +394,56 @@ def decide(
         status = "blocked"
     else:
         status = "no_action"
-    return Decision(
-        status=status,
-        safe_mode=safe,
-        guardrails=tuple(checks),
-        orders=tuple(orders),
-        blocked=tuple(blocked),
-        dropped=tuple(dropped),
-        **base,
-    )
+    return _finish(
+        Decision(
+            status=status,
+            safe_mode=safe,
+            guardrails=tuple(checks),
+            orders=tuple(orders),
+            blocked=tuple(blocked),
+            dropped=tuple(dropped),
+            trigger=trigger,
+            **base,
+        ),
+        book, quotes, perp_spec, params,
+    )  # fmt: skip
 
 
-def _size_leg(
-    leg: Leg,
-    target: float,
-    current_btc: Decimal,
-    nav_d: Decimal,
-    book: Book,
-    quotes: Quotes,
-    spot_spec: SpotSpec,
-    perp_spec: PerpSpec,
-    params: PlannerParams,
-    weight: float,
-    thr: float,
-) -> tuple[OrderIntent | None, Dropped | None]:
-    """Size one leg back to its target; returns the order or the reason it was dropped."""
-    price = quotes.spot if leg is Leg.BTC_SPOT else quotes.perp_mark
-    target_btc = dec(target) * nav_d / price
-    delta = target_btc - current_btc
-    increase = delta > 0
-    action = action_for(leg, increase)
-    side = SIDE_OF[action]
-    buy = side is Side.BUY
-    limit = _limit_price(leg, buy, quotes, spot_spec, perp_spec)
-    reason = f"|w - target| = |{weight:.6f} - {target:.6f}| > thr {thr:.6f}"
-    want = abs(delta)
-    if leg is Leg.BTC_SPOT:
-        qty = round_down_to_step(want, spot_spec.step_btc)
-        if buy:
-            # Spot is never leveraged: the buy plus its worst-case fee and slippage fits the USDT.
-            buffer = ONE + max(params.spot_maker_fee, params.spot_taker_fee) + params.slippage
-            affordable = round_down_to_step(book.spot_usdt / (limit * buffer), spot_spec.step_btc)
-            if affordable < qty:
-                qty = affordable
-                reason += "; capped by spot USDT"
-        else:
-            held = round_down_to_step(book.spot_btc, spot_spec.step_btc)
-            if held < qty:
-                qty = held
-                reason += "; capped by spot BTC held"
-        notional = qty * limit
-        if qty <= 0:
-            return None, Dropped(
-                leg, action, side, qty, "quantity rounds to zero at the venue step"
-            )
-        if qty < spot_spec.min_qty_btc or notional < spot_spec.min_notional_usdt:
-            return None, Dropped(
-                leg,
-                action,
-                side,
-                qty,
-                f"below venue minimum ({spot_spec.min_qty_btc} BTC, "
-                f"{spot_spec.min_notional_usdt} USDT)",
-            )
-        return OrderIntent(leg, action, side, qty, "BTC", qty, limit, notional, reason), None
+def _net_after(book: Book, orders: list[OrderIntent] | tuple[OrderIntent, ...], mult: Decimal,
+               params: PlannerParams) -> Decimal:  # fmt: skip
+    after = project(book, orders, mult, spot_fee=params.spot_maker_fee,
+                    perp_fee=params.perp_taker_fee)  # fmt: skip
+    return net_delta_btc(after, mult)
+
+
+def _frac(net_btc: Decimal, quotes: Quotes, nav_f: float) -> float:
+    return float(net_btc) * float(quotes.p_ref) / nav_f if nav_f > 0 else math.nan
+
+
+def _finish(d: Decision, book: Book, quotes: Quotes, perp_spec: PerpSpec, params: PlannerParams,
+            *, treasury: bool = True) -> Decision:  # fmt: skip
+    """Net delta after the orders that will be sent, and the treasury's transfers for them."""
     mult = perp_spec.multiplier_btc
-    contracts = round_down_to_step(want / mult, perp_spec.step_contracts)
-    if not increase:
-        held = book.long_contracts if leg is Leg.BTC_PERP_LONG else book.short_contracts
-        contracts = min(contracts, held)
-    qty_btc = contracts * mult
-    notional = qty_btc * limit
-    if contracts <= 0:
-        return None, Dropped(leg, action, side, qty_btc, "quantity rounds to zero contracts")
-    if contracts < perp_spec.min_size_contracts or notional < perp_spec.min_notional_usdt:
-        return None, Dropped(
-            leg,
-            action,
-            side,
-            qty_btc,
-            f"below venue minimum ({perp_spec.min_size_contracts} contracts, "
-            f"{perp_spec.min_notional_usdt} USDT)",
-        )
-    return OrderIntent(
-        leg, action, side, contracts, "contracts", qty_btc, limit, notional, reason
-    ), None
+    after_book = project(book, d.orders, mult, spot_fee=params.spot_maker_fee,
+                         perp_fee=params.perp_taker_fee)  # fmt: skip
+    net_after = net_delta_btc(after_book, mult)
+    nav_f = float(d.nav_usdt)
+    transfers: tuple[Transfer, ...] = ()
+    tp = params.treasury
+    if treasury and tp is not None and d.nav_usdt > 0:
+        transfers = plan_transfers(
+            book, after_book, quotes.perp_mark, mult, tp,
+            spot_need_usdt=spot_cost(d.orders, params),
+            spot_proceeds_usdt=spot_proceeds(d.orders, params),
+        )  # fmt: skip
+    trigger = d.trigger
+    if trigger is None and any(t.reason in ("margin", "liquidation_guard") for t in transfers):
+        trigger = "liquidation"
+    return replace(
+        d,
+        rebalance=params.rebalance,
+        trigger=trigger,
+        net_delta_after_btc=net_after,
+        net_delta_after_pct_nav=_frac(net_after, quotes, nav_f) * 100.0,
+        transfers=transfers,
+    )

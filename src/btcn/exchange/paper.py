@@ -10,9 +10,8 @@ Fill model for one planned order (quantities in venue units: BTC for spot, contr
 3. Spot is never leveraged: a spot buy is cut to what the USDT balance pays for (fee included) and a
    spot sell to the BTC held, rounded down to the step; the order then reports ``partially_filled``.
 
-Fees are charged in USDT on notional (spot buys too; Gate would charge a spot buy's fee in BTC —
-the amount is the same, booked in the quote currency to keep the BTC balance an exact step
-multiple). Perp fills update the hedge-mode position with the same :class:`PositionTracker` the
+Fees: a spot buy's fee is taken in BTC, as Gate charges the asset received (the BTC credited is
+``qty * (1 - fee rate)``; ``fee_usdt`` reports its value); a spot sell's fee in USDT. Perp fills update the hedge-mode position with the same :class:`PositionTracker` the
 backtester uses; realised PnL and fees settle in the futures wallet.
 """
 
@@ -26,7 +25,7 @@ from btcn.contracts.plan import PlannedOrder
 from btcn.core.book import Book
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ONE, ZERO, round_down_to_step
-from btcn.core.positions import PositionTracker
+from btcn.core.projection import apply_perp
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,7 @@ class PaperFill:
     price_usdt: Decimal
     fee_usdt: Decimal
     maker: bool
+    fee_btc: Decimal = ZERO  # the part of the fee taken in BTC (spot buys)
 
 
 def simulate_order(
@@ -65,16 +65,23 @@ def simulate_order(
     maker_qty = round_down_to_step(order.qty_venue * maker_fill_fraction, step_venue)
     taker_qty = order.qty_venue - maker_qty
     fills = []
+    spot_buy = buy and order.leg is Leg.BTC_SPOT
     if maker_qty > 0:
         price = order.limit_price_usdt
         qty_btc = maker_qty * btc_per_unit
-        fee = qty_btc * price * fees.rate(order.leg, True)
-        fills.append(PaperFill(maker_qty, qty_btc, price, fee, True))
+        rate = fees.rate(order.leg, True)
+        fee = qty_btc * price * rate
+        fills.append(
+            PaperFill(maker_qty, qty_btc, price, fee, True, qty_btc * rate if spot_buy else ZERO)
+        )
     if taker_qty > 0:
         price = valuation_price * (ONE + slippage if buy else ONE - slippage)
         qty_btc = taker_qty * btc_per_unit
-        fee = qty_btc * price * fees.rate(order.leg, False)
-        fills.append(PaperFill(taker_qty, qty_btc, price, fee, False))
+        rate = fees.rate(order.leg, False)
+        fee = qty_btc * price * rate
+        fills.append(
+            PaperFill(taker_qty, qty_btc, price, fee, False, qty_btc * rate if spot_buy else ZERO)
+        )
     return fills
 
 
@@ -82,10 +89,8 @@ def clip_spot_fill(
     fill: PaperFill, buy: bool, book: Book, step_btc: Decimal, fee_rate: Decimal
 ) -> PaperFill | None:
     """Cut a spot fill so it never overdraws USDT (buys) or BTC (sells)."""
-    if buy:
-        affordable = round_down_to_step(
-            book.spot_usdt / (fill.price_usdt * (ONE + fee_rate)), step_btc
-        )
+    if buy:  # the fee is taken in BTC: the USDT pays the quantity only
+        affordable = round_down_to_step(book.spot_usdt / fill.price_usdt, step_btc)
         qty = min(fill.qty_btc, affordable)
     else:
         qty = min(fill.qty_btc, round_down_to_step(book.spot_btc, step_btc))
@@ -93,7 +98,8 @@ def clip_spot_fill(
         return None
     if qty == fill.qty_btc:
         return fill
-    return PaperFill(qty, qty, fill.price_usdt, qty * fill.price_usdt * fee_rate, fill.maker)
+    return PaperFill(qty, qty, fill.price_usdt, qty * fill.price_usdt * fee_rate, fill.maker,
+                     qty * fee_rate if buy else ZERO)  # fmt: skip
 
 
 def apply_fill(
@@ -106,32 +112,29 @@ def apply_fill(
         if buy:
             return replace(
                 book,
-                spot_usdt=book.spot_usdt - cash - fill.fee_usdt,
-                spot_btc=book.spot_btc + fill.qty_btc,
+                spot_usdt=book.spot_usdt - cash,
+                spot_btc=book.spot_btc + fill.qty_btc - fill.fee_btc,
             ), ZERO
         return replace(
             book,
             spot_usdt=book.spot_usdt + cash - fill.fee_usdt,
             spot_btc=book.spot_btc - fill.qty_btc,
         ), ZERO
-    long_leg = leg is Leg.BTC_PERP_LONG
-    tracker = PositionTracker(leg.value)
-    contracts = book.long_contracts if long_leg else book.short_contracts
-    entry = book.long_entry_usdt if long_leg else book.short_entry_usdt
-    tracker.seed(contracts * multiplier_btc, entry, ts_ms, 1 if long_leg else -1)
-    signed = fill.qty_btc if buy else -fill.qty_btc
-    effect = tracker.apply(signed, fill.price_usdt, ts_ms)
-    if effect.flipped:
-        raise ValueError(f"{action} of {fill.qty_btc} BTC exceeds the {leg} position")
-    new_contracts = tracker.qty_btc / multiplier_btc
-    new_entry = tracker.entry_price if tracker.qty_btc > 0 else ZERO
-    wallet = book.futures_usdt + effect.realized_pnl_usdt - fill.fee_usdt
-    if long_leg:
-        book = replace(
-            book, long_contracts=new_contracts, long_entry_usdt=new_entry, futures_usdt=wallet
-        )
-    else:
-        book = replace(
-            book, short_contracts=new_contracts, short_entry_usdt=new_entry, futures_usdt=wallet
-        )
-    return book, effect.realized_pnl_usdt
+    book, realized = apply_perp(book, leg, buy, fill.qty_btc, fill.price_usdt, multiplier_btc)
+    return replace(book, futures_usdt=book.futures_usdt - fill.fee_usdt), realized
+
+
+def apply_transfer(
+    book: Book, from_wallet: str, amount: Decimal, available: Decimal
+) -> tuple[Book, Decimal]:
+    """Move up to ``amount`` USDT out of ``from_wallet`` (never more than ``available`` there)."""
+    amount = min(amount, available)
+    if amount <= 0:
+        return book, ZERO
+    sign = 1 if from_wallet == "spot" else -1
+    return replace(
+        book,
+        spot_usdt=book.spot_usdt - sign * amount,
+        futures_usdt=book.futures_usdt + sign * amount,
+        futures_available_usdt=None,
+    ), amount

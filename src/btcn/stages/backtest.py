@@ -70,7 +70,7 @@ def load_market(req: BacktestRequest) -> Market:
 def engine_params(settings: Settings) -> EngineParams:
     bt = settings.backtest
     return EngineParams(
-        planner=planner_params(settings, bt.slippage),
+        planner=planner_params(settings, bt.slippage, dec(bt.maintenance_margin_rate)),
         fees=fee_rates(settings),
         slippage=dec(bt.slippage),
         leverage=dec(bt.leverage),

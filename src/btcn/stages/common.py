@@ -9,6 +9,7 @@ from btcn.contracts import Snapshot
 from btcn.core.book import Book, Quotes
 from btcn.core.money import dec
 from btcn.core.planner import PlannerParams
+from btcn.core.treasury import TreasuryParams
 from btcn.exchange.paper import FeeRates
 from btcn.runtime.settings import Settings
 
@@ -23,6 +24,7 @@ def book_from_snapshot(snap: Snapshot) -> Book:
         long_entry_usdt=pos.BTC_PERP_LONG.entry_price_usdt or Decimal(0),
         short_contracts=pos.BTC_PERP_SHORT.size_contracts,
         short_entry_usdt=pos.BTC_PERP_SHORT.entry_price_usdt or Decimal(0),
+        futures_available_usdt=snap.balances.futures_available_usdt,
     )
 
 
@@ -44,8 +46,26 @@ def targets_tuple(settings: Settings) -> tuple[float, float, float]:
     return (t["BTC_SPOT"], t["BTC_PERP_LONG"], t["BTC_PERP_SHORT"])
 
 
-def planner_params(settings: Settings, slippage: float) -> PlannerParams:
+def treasury_params(settings: Settings, maintenance_rate: Decimal) -> TreasuryParams:
+    """The treasury's numbers: ``[risk]``, the book's leverage and Gate's liquidation rate
+    (maintenance rate of the contract + the taker fee of the liquidation order)."""
+    r = settings.risk
+    return TreasuryParams(
+        leverage=dec(settings.backtest.leverage),
+        margin_buffer=dec(r.margin_buffer),
+        transfer_band=dec(r.transfer_band),
+        min_liquidation_distance=dec(r.min_liquidation_distance),
+        k=maintenance_rate + dec(settings.fees.perp_taker),
+    )
+
+
+def planner_params(
+    settings: Settings, slippage: float, maintenance_rate: Decimal | None = None
+) -> PlannerParams:
+    """Planner parameters; ``maintenance_rate`` (the contract's, or the backtest's setting) turns
+    the treasury on."""
     st, fees, gr = settings.strategy, settings.fees, settings.guardrails
+    treasury = None if maintenance_rate is None else treasury_params(settings, maintenance_rate)
     return PlannerParams(
         targets=targets_tuple(settings),
         threshold_floor=st.threshold_floor,
@@ -62,6 +82,12 @@ def planner_params(settings: Settings, slippage: float) -> PlannerParams:
         max_price_deviation=gr.max_price_deviation,
         max_order_notional_usdt=dec(gr.max_order_notional_usdt),
         max_net_delta=gr.max_net_delta,
+        rebalance=st.rebalance,
+        max_delta_drift=st.max_delta_drift,
+        perp_maker_fee=dec(fees.perp_maker),
+        perp_taker_fee=dec(fees.perp_taker),
+        realise_locked_profit=settings.risk.realise_locked_profit,
+        treasury=treasury,
     )
 
 
@@ -77,5 +103,7 @@ def decision_settings_json(settings: Settings) -> str:
         "fees": settings.fees.model_dump(mode="json"),
         "guardrails": settings.guardrails.model_dump(mode="json"),
         "execution": settings.execution.model_dump(mode="json"),
+        "risk": settings.risk.model_dump(mode="json"),
+        "leverage": settings.backtest.leverage,
     }
     return json.dumps(part, sort_keys=True, separators=(",", ":"))

@@ -19,6 +19,7 @@ from btcn.contracts import (
     OrderExecution,
     Plan,
     PlannedOrder,
+    PlannedTransfer,
     dump_json,
     plan_digest,
 )
@@ -26,9 +27,16 @@ from btcn.core.book import Book
 from btcn.core.ids import client_order_id
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
+from btcn.core.treasury import available_estimate
 from btcn.errors import UsageError
 from btcn.exchange.duplicates import already_executed_report
-from btcn.exchange.paper import PaperFill, apply_fill, clip_spot_fill, simulate_order
+from btcn.exchange.paper import (
+    PaperFill,
+    apply_fill,
+    apply_transfer,
+    clip_spot_fill,
+    simulate_order,
+)
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
 from btcn.stages.common import fee_rates
@@ -104,14 +112,37 @@ def _step_and_unit(plan: Plan, leg: Leg) -> tuple[Decimal, Decimal]:
     return plan.perp_spec.step_contracts, plan.perp_spec.multiplier_btc
 
 
+def paper_transfers(
+    plan: Plan, book: Book, when: str, settings: Settings
+) -> tuple[Book, list[tuple[PlannedTransfer, Decimal]]]:
+    """Apply the plan's transfers of one phase to the paper book, as the venue would: never more
+    than the source wallet's available (futures: btcn's estimate, unrealised profit excluded)."""
+    mark = next(w.price_usdt for w in plan.weights if w.leg is Leg.BTC_PERP_SHORT)
+    mult = plan.perp_spec.multiplier_btc
+    done = []
+    for t in plan.transfers:
+        if t.when != when:
+            continue
+        if t.from_ == "spot":
+            available = book.spot_usdt
+        else:
+            available = available_estimate(book, mark, mult, dec(settings.backtest.leverage))
+        book, moved = apply_transfer(book, t.from_, t.amount_usdt, available)
+        done.append((t, moved))
+    return book, done
+
+
 def simulate_plan(
     plan: Plan, digest: str, settings: Settings, book: Book | None, now_ms: int, dry_run: bool
 ) -> tuple[list[OrderExecution], Book | None]:
-    """Fill every order with the paper model; with a book, clip spot and update the book."""
+    """Fill every order with the paper model; with a book, apply the plan's transfers before and
+    after the orders, clip spot and update the book."""
     fees = fee_rates(settings)
     ex = settings.execution
     prices = {w.leg: w.price_usdt for w in plan.weights}
     reports = []
+    if book is not None:
+        book, _ = paper_transfers(plan, book, "before_orders", settings)
     for order in plan.orders:
         step, unit = _step_and_unit(plan, order.leg)
         fills = simulate_order(
@@ -149,6 +180,8 @@ def simulate_plan(
         else:
             status = "rejected"
         reports.append(_order_report(order, digest, fills, status, detail))
+    if book is not None:
+        book, _ = paper_transfers(plan, book, "after_orders", settings)
     return reports, book
 
 
@@ -190,7 +223,7 @@ def run(req: ExecuteRequest) -> ExecutionReport:
                 if store.executed_report(digest, PAPER) is not None:
                     note += "; this plan was already executed on the paper account"
                 book = store.paper_book()
-        if not plan.orders:
+        if not plan.orders and not plan.transfers:
             return _report(
                 plan, digest, req, "nothing_to_do", [], False, note + "; the plan has no orders"
             )
@@ -203,7 +236,7 @@ def run(req: ExecuteRequest) -> ExecutionReport:
             return already_executed_report(
                 plan, digest, previous, req.now_ms, venue=PAPER, live=False
             )
-        if not plan.orders:
+        if not plan.orders and not plan.transfers:
             return _report(plan, digest, req, "nothing_to_do", [], False, "the plan has no orders")
         with store.transaction() as db:
             book = store.paper_book(db) or initial_paper_book(req.settings)
@@ -212,12 +245,13 @@ def run(req: ExecuteRequest) -> ExecutionReport:
             )
             assert book is not None
             complete = all(o.status == "filled" for o in orders)
-            traded = any(o.filled_qty_venue > 0 for o in orders)
+            traded = any(o.filled_qty_venue > 0 for o in orders) or bool(plan.transfers)
             status = "completed" if complete else "partial"
             note = "paper account updated"
-            report = _report(plan, digest, req, status, orders, complete, note)
+            rebalanced = complete and bool(plan.orders)  # a transfer-only plan is no rebalance
+            report = _report(plan, digest, req, status, orders, rebalanced, note)
             store.save_paper_book(book, req.now_ms, db)
-            if complete:
+            if rebalanced:
                 store.record_rebalance(digest, PAPER, plan.as_of_ms, req.now_ms, db)
             if traded or complete:
                 store.record_execution(digest, PAPER, req.now_ms, status, dump_json(report), db)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,10 @@ from btcn.contracts import (
     CooldownInfo,
     DroppedOrder,
     GuardrailResult,
+    LiquidationInfo,
     Plan,
     PlannedOrder,
+    PlannedTransfer,
     SignalInfo,
     Snapshot,
     ThresholdInfo,
@@ -35,6 +36,7 @@ from btcn.stages.common import (
     planner_params,
     quotes_from_snapshot,
 )
+from btcn.stages.liquidation import liquidation_infos
 from btcn.stages.weights import leg_weight
 
 
@@ -85,12 +87,16 @@ def inputs_digest(req: PlanRequest) -> str:
     return h.hexdigest()
 
 
-def to_plan(decision: Decision, snap: Snapshot, digest: str, apply_signal_logic: bool) -> Plan:
+def to_plan(
+    decision: Decision,
+    snap: Snapshot,
+    digest: str,
+    apply_signal_logic: bool,
+    max_delta_drift: float | None = None,
+    liquidation: list[LiquidationInfo] | None = None,
+) -> Plan:
     th = decision.threshold
     sig = decision.signal
-    after = decision.net_delta_btc + sum(
-        (o.qty_btc if o.side.value == "BUY" else -o.qty_btc for o in decision.orders), Decimal(0)
-    )
     return Plan(
         as_of_ms=snap.as_of_ms,
         venue=snap.venue,
@@ -117,24 +123,30 @@ def to_plan(decision: Decision, snap: Snapshot, digest: str, apply_signal_logic:
         orders=[PlannedOrder(**asdict(o)) for o in decision.orders],
         blocked=[BlockedOrder(**asdict(b)) for b in decision.blocked],
         dropped=[DroppedOrder(**asdict(d)) for d in decision.dropped],
-        rebalance="per_leg",
-        trigger="drift" if decision.orders or decision.blocked else None,
-        max_delta_drift=None,
-        net_delta_after_btc=after,
-        net_delta_after_pct_nav=(
-            float(after) * float(snap.p_ref_usdt) / float(decision.nav_usdt) * 100.0
-            if decision.nav_usdt > 0
-            else float("nan")
-        ),
-        transfers=[],
-        liquidation=[],
+        rebalance=decision.rebalance,
+        trigger=decision.trigger,
+        max_delta_drift=max_delta_drift if decision.rebalance == "book" else None,
+        net_delta_after_btc=decision.net_delta_after_btc,
+        net_delta_after_pct_nav=decision.net_delta_after_pct_nav,
+        transfers=[
+            PlannedTransfer(
+                from_=t.from_wallet,
+                to=t.to_wallet,
+                amount_usdt=t.amount_usdt,
+                reason=t.reason,
+                when=t.when,
+                detail=t.detail,
+            )
+            for t in decision.transfers
+        ],
+        liquidation=liquidation or [],
     )
 
 
 def run(req: PlanRequest) -> Plan:
     snap = req.snapshot
     settings = req.settings
-    params = planner_params(settings, settings.execution.slippage)
+    params = planner_params(settings, settings.execution.slippage, snap.perp_spec.maintenance_rate)
     candles = candles_until(req.candles, snap.as_of_ms)
     atr = atr_at_last_bar(candles, params.atr_window_ms, params.atr_periods)
     signal = signal_in_force(
@@ -152,7 +164,14 @@ def run(req: PlanRequest) -> Plan:
         last_rebalance_ms=req.last_rebalance_ms,
         data_as_of_ms=candles.last_close_ms,
     )
-    return to_plan(decision, snap, inputs_digest(req), params.apply_signal_logic)
+    return to_plan(
+        decision,
+        snap,
+        inputs_digest(req),
+        params.apply_signal_logic,
+        params.max_delta_drift,
+        liquidation_infos(snap, settings),
+    )
 
 
 def read_last_rebalance(state_path: str | Path | None, venue: str) -> int | None:
