@@ -356,6 +356,12 @@ class Engine:
         m, p, led = self.m, self.p, self.ledger
         still: list[Pending] = []
         fee_bar = ZERO
+        rests = {id(o): self._rest_fills(o, j) for o in self.pending
+                 if o.fill_bar == j and o.phase == "post"}  # fmt: skip
+        # Legging control (as execute does): once one leg's PostOnly order filled, the legs still
+        # resting go market at once at their own limit price moved by the slippage -- in live
+        # trading the remainder follows within the PostOnly window, not a bar later.
+        legged = any(rests.values()) and not all(rests.values())
         for o in self.pending:
             if o.fill_bar != j:
                 still.append(o)
@@ -363,10 +369,10 @@ class Engine:
             spot = o.leg is Leg.BTC_SPOT
             buy = SIDE_OF[o.action].value == "BUY"
             if o.phase == "post":
-                lo = m.spot_low[j] if spot else m.perp_low[j]
-                hi = m.spot_high[j] if spot else m.perp_high[j]
-                if post_only_fills(buy, float(o.limit), float(lo), float(hi)):
+                if rests[id(o)]:
                     price, maker = o.limit, True
+                elif legged:
+                    price, maker = taker_price(buy, o.limit, p.slippage), False
                 elif j + 1 < self.stop and m.contiguous_next[j]:
                     still.append(Pending(o.leg, o.action, o.qty_btc, o.limit, j + 1, "market"))
                     continue
@@ -403,6 +409,16 @@ class Engine:
                 self.rebalances += 1
             self._apply_transfers(j, self.after)
             self.after = []
+
+    def _rest_fills(self, o: Pending, j: int) -> bool:
+        """Whether a resting PostOnly order fills during bar j (the bar trades through it)."""
+        m = self.m
+        spot = o.leg is Leg.BTC_SPOT
+        lo = m.spot_low[j] if spot else m.perp_low[j]
+        hi = m.spot_high[j] if spot else m.perp_high[j]
+        return post_only_fills(
+            SIDE_OF[o.action].value == "BUY", float(o.limit), float(lo), float(hi)
+        )
 
     def _apply_transfers(self, j: int, transfers: list[Transfer] | tuple[Transfer, ...]) -> None:
         """Perform transfers in order, each capped by what its source wallet has available now

@@ -224,7 +224,13 @@ def size_book(
                                        "no USDT for the spot buy (spot and transferable futures cash)"))  # fmt: skip
             perps, perp_drops = hedge(book, spot, nav_d, quotes, spot_spec, perp_spec, params)
             if params.realise_locked_profit:
-                perps = _realise(book, perps, need - cap, quotes, spot_spec, perp_spec, signal,
-                                 params)  # fmt: skip
+                # the realised profit must first lift the wallet to the margin it backs (only cash
+                # above it is available), then pay for the spot buy that could not be paid
+                im = (after.long_contracts + after.short_contracts) * mult * quotes.perp_mark
+                deficit = max(
+                    im / tp.leverage * (ONE + tp.margin_buffer) - after.futures_usdt, ZERO
+                )
+                perps = _realise(book, perps, need - cap + deficit, quotes, spot_spec, perp_spec,
+                                 signal, params)  # fmt: skip
     intents = ([spot] if spot is not None else []) + perps
     return BookSizing(tuple(intents), tuple(dropped + perp_drops), capped)
