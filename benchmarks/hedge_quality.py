@@ -105,7 +105,9 @@ def measure(m, settings: Settings, first: int = 0, stop: int | None = None) -> d
     price_pnl = float(nav[-1]) - nav0 - funding + fees
     sel = (m.funding_bar >= first) & (m.funding_bar < stop)
     fbar = m.funding_bar[sel] - first
-    mark = np.where(np.isnan(m.funding_mark[sel]), m.perp_close[first:stop][fbar], m.funding_mark[sel])
+    mark = np.where(
+        np.isnan(m.funding_mark[sel]), m.perp_close[first:stop][fbar], m.funding_mark[sel]
+    )
     t_short = settings.strategy.targets["BTC_PERP_SHORT"]
     ideal = float(np.sum(m.funding_rate[sel] * t_short * nav[np.maximum(fbar - 1, 0)]))
     liq = c["liq_distance"]
@@ -144,9 +146,14 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "real")
     ap.add_argument("--starts", action="store_true", help="also run every start date (slower)")
     args = ap.parse_args()
-    markets = {"real 2023-10..2025-03": real_market(args.data), "synthetic 250% vol": synthetic_market()}
-    print("|nd| = |net delta| as % of NAV after the first rebalance; carry = (NAV change + fees) "
-          "/ sum(funding rate x target short notional)")
+    markets = {
+        "real 2023-10..2025-03": real_market(args.data),
+        "synthetic 250% vol": synthetic_market(),
+    }
+    print(
+        "|nd| = |net delta| as % of NAV after the first rebalance; carry = (NAV change + fees) "
+        "/ sum(funding rate x target short notional)"
+    )
     print(HEADER)
     for label, m in markets.items():
         for mode in ("book", "per_leg"):
@@ -173,9 +180,12 @@ def main() -> None:
                 liq = out.columns["liq_distance"]
                 if np.isfinite(liq).any():
                     min_liq = min(min_liq, float(np.nanmin(liq)))
-            print(f"start dates ({len(starts)}, 1st and 16th of each month), {mode}: "
-                  f"{liqs} liquidations, {absorbed:.1f} USDT absorbed, min liquidation distance "
-                  f"{min_liq:.3f}", flush=True)
+            print(
+                f"start dates ({len(starts)}, 1st and 16th of each month), {mode}: "
+                f"{liqs} liquidations, {absorbed:.1f} USDT absorbed, min liquidation distance "
+                f"{min_liq:.3f}",
+                flush=True,
+            )
     _ = replace
 
 

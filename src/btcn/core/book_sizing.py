@@ -35,7 +35,7 @@ from btcn.core.legs import SIDE_OF, action_for
 from btcn.core.money import ONE, ZERO, dec, round_down_to_step
 from btcn.core.projection import project, spot_btc_received
 from btcn.core.sizing import limit_price, size_leg
-from btcn.core.treasury import TreasuryParams, futures_available, spot_capacity
+from btcn.core.treasury import TreasuryParams, spot_capacity
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +199,9 @@ def size_book(
     tp: TreasuryParams | None = params.treasury
     mult = perp_spec.multiplier_btc
     if drift:
-        # with a treasury a buy may also spend futures cash: size it against an upper bound of
-        # what the spot wallet can hold, then cap it exactly below
-        bound = book if tp is None else replace(
-            book, spot_usdt=book.spot_usdt + futures_available(book, quotes.perp_mark, mult, tp.leverage)
-        )  # fmt: skip
+        # with a treasury the buy is sized to its target first and capped below by what the spot
+        # wallet will hold after the transfers (and, if short, realised profit pays the rest later)
+        bound = book if tp is None else replace(book, spot_usdt=max(book.spot_usdt, nav_d * 2))
         spot, drop = size_leg(Leg.BTC_SPOT, params.targets[0], book.spot_btc, nav_d, bound, quotes,
                               spot_spec, perp_spec, params, weight_spot, thr)  # fmt: skip
         if drop is not None:
