@@ -155,3 +155,20 @@ def test_book_side_is_the_nearest_open_side() -> None:
     cross = liquidation_infos(snap(short=ISOLATED_SHORT, long=long_pos), settings("cross"))
     assert book_liquidation(cross).leg == Leg.BTC_PERP_SHORT  # type: ignore[union-attr]
     assert book_figures(cross)[2] == 132600.5
+
+
+def test_plan_table_shows_the_plans_liquidation_when_it_has_one(capsys) -> None:
+    from btcn.cli.render import plan_table
+    from btcn.contracts import Plan, parse_artifact
+    from tests.conftest import EXAMPLES
+
+    res = CliRunner().invoke(app, ["plan", "--snapshot", str(EXAMPLES / "snapshot.json"),
+                                   "--candles", str(EXAMPLES / "data" / "spot_5m")])  # fmt: skip
+    plan = parse_artifact(res.stdout, Plan)
+    capsys.readouterr()
+    plan_table(plan.model_copy(update={"liquidation": []}))
+    assert "liq price" not in capsys.readouterr().err
+    infos = liquidation_infos(snap(short=ISOLATED_SHORT), settings("isolated"))
+    plan_table(plan.model_copy(update={"liquidation": infos}))
+    err = capsys.readouterr().err
+    assert "liq price (btcn)" in err and "132,735.9" in err and "132,600.5" in err

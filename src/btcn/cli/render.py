@@ -101,6 +101,8 @@ def plan_table(plan: Plan) -> None:
             )
     if plan.cooldown.active:
         console.print(f"cooldown active until {plan.cooldown.next_allowed_ms} ms")
+    if plan.liquidation:  # version 1 plans (upgraded) carry none
+        liquidation_table(plan.liquidation)
 
 
 def execution_table(report: ExecutionReport) -> None:
