@@ -193,7 +193,8 @@ def push(
     ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Write NAV, net delta, Sharpe (30 d), Basis_Gate, funding rate and used margin to InfluxDB.
+    """Write NAV, net delta, Sharpe (30 d), Basis_Gate, funding rate, used margin and the
+    liquidation price and distance to InfluxDB.
 
     Uses the HTTP line protocol: 1.x /write or 2.x /api/v2/write per [influx] api, in batches of
     [influx] batch_size lines, retrying transient failures. Timestamps are bar close times in ms.
@@ -296,7 +297,9 @@ def _send_alerts(settings, state: Path | None, conditions, now: int):
 def alerts(
     run: Annotated[
         Path | None,
-        typer.Option("--run", "-r", help="Run folder: used-margin and funding conditions."),
+        typer.Option(
+            "--run", "-r", help="Run folder: used-margin, liquidation and funding conditions."
+        ),
     ] = None,
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Plan JSON: circuit breaker (safe mode).")
@@ -317,8 +320,9 @@ def alerts(
 
     Conditions: circuit breaker tripped (--plan in safe mode), |funding| above [alerts]
     funding_bps_8h per 8 h (--funding, else the run's last funding event), used margin above
-    [alerts] margin_used_pct_nav of NAV (--run), audit drift (--audit), execution partial or
-    failed (--execution). A condition fires once, is repeated at most once per [alerts] cooldown
+    [alerts] margin_used_pct_nav of NAV (--run), liquidation distance below [alerts]
+    liquidation_distance_below (--run), audit drift (--audit), execution partial or failed
+    (--execution). A condition fires once, is repeated at most once per [alerts] cooldown
     while it lasts, and sends a recovery message when it clears. Conditions without an input are
     left as they were. Without [telegram] chat_id the messages only go to stdout.
     """
@@ -346,6 +350,9 @@ def alerts(
 
         rf = RunFolder.load(run)
         conditions.append(stage.margin_condition_from_run(rf, al.margin_used_pct_nav))
+        cond = stage.liquidation_condition_from_run(rf, al.liquidation_distance_below)
+        if cond is not None:
+            conditions.append(cond)
         if funding is None:
             cond = stage.funding_condition_from_run(rf, al.funding_bps_8h)
             if cond is not None:

@@ -8,7 +8,7 @@ from btcn.cli.console import err_console
 from btcn.cli.context import STATE
 
 if TYPE_CHECKING:
-    from btcn.contracts import ExecutionReport, Plan, Weights
+    from btcn.contracts import ExecutionReport, LiquidationInfo, Plan, Weights
 
 
 def _pct(x: float) -> str:
@@ -32,6 +32,41 @@ def weights_table(weights: Weights) -> None:
     err_console().print(
         f"net delta {weights.net_delta_btc:.6f} BTC ({weights.net_delta_pct_nav:+.3f}% of NAV)"
     )
+    liquidation_table(weights.liquidation)
+
+
+def _distance(d: float | None) -> str:
+    if d is None or d != d:  # noqa: PLR0124 - NaN check
+        return "n/a"
+    return "[bold red]past[/]" if d < 0 else f"{d * 100:.1f}%"
+
+
+def _price(p: object | None) -> str:
+    return "-" if p is None else f"{p:,.1f}"
+
+
+def liquidation_table(infos: list[LiquidationInfo], title: str = "liquidation") -> None:
+    """btcn's liquidation estimate of each open perp side beside Gate's own figure (stderr)."""
+    if STATE.quiet:
+        return
+    rows = [i for i in infos if i.size_contracts > 0]
+    console = err_console()
+    if not rows:
+        console.print(f"{title}: no perp position")
+        return
+    from rich.table import Table
+
+    mode = rows[0].margin_mode
+    table = Table(title=f"{title} ({mode} margin, mark {rows[0].mark_usdt:,.1f})",
+                  title_justify="left")  # fmt: skip
+    for col in ("leg", "contracts", "liq price (btcn)", "distance", "liq price (Gate)"):
+        table.add_column(col, justify="left" if col == "leg" else "right")
+    for i in rows:
+        table.add_row(
+            i.leg, f"{i.size_contracts}", _price(i.liq_price_usdt), _distance(i.distance),
+            _price(i.venue_liq_price_usdt),
+        )  # fmt: skip
+    console.print(table)
 
 
 def plan_table(plan: Plan) -> None:
@@ -66,6 +101,8 @@ def plan_table(plan: Plan) -> None:
             )
     if plan.cooldown.active:
         console.print(f"cooldown active until {plan.cooldown.next_allowed_ms} ms")
+    if plan.liquidation:  # version 1 plans (upgraded) carry none
+        liquidation_table(plan.liquidation)
 
 
 def execution_table(report: ExecutionReport) -> None:

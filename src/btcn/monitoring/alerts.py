@@ -28,11 +28,12 @@ EIGHT_HOURS_MS = 8 * 3_600_000
 
 Kind = Literal["firing", "reminder", "resolved"]
 
-KEYS = ("circuit_breaker", "funding", "margin", "audit_drift", "execution")
+KEYS = ("circuit_breaker", "funding", "margin", "liquidation_distance", "audit_drift", "execution")
 TITLES = {
     "circuit_breaker": "Circuit breaker tripped",
     "funding": "Funding rate above limit",
     "margin": "Used margin above limit",
+    "liquidation_distance": "Liquidation distance below limit",
     "audit_drift": "Audit drift",
     "execution": "Execution partial or failed",
 }
@@ -115,6 +116,34 @@ def margin_condition(margin_used_usdt: float, nav_usdt: float, limit_frac: float
         frac > limit_frac,
         f"used margin {margin_used_usdt:,.2f} USDT = {frac * 100:.1f} % of NAV "
         f"{nav_usdt:,.2f} USDT (limit {limit_frac * 100:g} %)",
+    )
+
+
+def liquidation_condition(
+    distance: float,
+    limit_frac: float,
+    *,
+    liq_price_usdt: float = math.nan,
+    mark_usdt: float = math.nan,
+    venue_liq_price_usdt: float = math.nan,
+) -> Condition:
+    """The book's liquidation distance (fraction of the mark the price may move against it)
+    below the limit; a negative distance (already past the estimated price) is active too. A flat
+    book (``distance`` NaN) is clear."""
+    if not math.isfinite(distance):
+        return Condition("liquidation_distance", False, "no perp position at risk of liquidation")
+    where = ""
+    if math.isfinite(liq_price_usdt):
+        where = f" to {liq_price_usdt:,.1f} USDT"
+        if math.isfinite(mark_usdt):
+            where += f" from mark {mark_usdt:,.1f}"
+    gate = (
+        f"; Gate's price {venue_liq_price_usdt:,.1f}" if math.isfinite(venue_liq_price_usdt) else ""
+    )
+    return Condition(
+        "liquidation_distance",
+        distance < limit_frac,
+        f"liquidation distance {distance * 100:.1f} %{where}{gate} (limit {limit_frac * 100:g} %)",
     )
 
 

@@ -10,6 +10,15 @@
 * Funding: ``funding_usdt`` booked in the period (+ received, - paid).
 * Current delta and margin usage: the last bar's ``net_delta_btc``, ``net_delta_pct_nav`` and
   ``margin_used_usdt / nav_usdt`` (with the day's maximum of the latter).
+* Liquidation (schema version 2): the day's last bar's ``liq_distance`` and ``liq_price_usdt``
+  (btcn's estimate, Gate's rule) and ``venue_liq_price_usdt`` (Gate's own price, live histories
+  only), the day's minimum distance and when it was reached, and the run's minimum. NaN (``null``
+  in JSON, "n/a" in text) when the run has no such figure: flat book, a version 1 run folder,
+  Gate's price outside a live history.
+
+The JSON is ``kind: digest``, ``schema_version: 2``; version 2 only adds keys to version 1 (all of
+its keys keep their names and meanings), so a reader of version 1 that ignores unknown keys reads
+version 2 unchanged.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from btcn.core.kpis import DAY_MS
 from btcn.reports.runfolder import BLOCKED, RunFolder
 
 SPOT_LEGS = frozenset({"BTC_SPOT"})
+DIGEST_SCHEMA_VERSION = 2  # 2: liquidation figures (keys added; version 1 keys unchanged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +77,16 @@ class Digest:
     margin_used_pct_nav: float
     margin_used_max_pct_nav_day: float
     top_costly_trades: list[CostlyTrade]
+    # version 2: liquidation distance (fraction of the mark) and prices, NaN when unknown
+    liq_distance: float = math.nan
+    liq_price_usdt: float = math.nan
+    venue_liq_price_usdt: float = math.nan
+    liq_distance_min_day: float = math.nan
+    liq_distance_min_day_ms: int | None = None
+    liq_distance_min_run: float = math.nan
 
     def to_json_dict(self) -> dict[str, Any]:
-        d = {"kind": "digest", "schema_version": 1, **asdict(self)}
+        d = {"kind": "digest", "schema_version": DIGEST_SCHEMA_VERSION, **asdict(self)}
 
         def clean(x: Any) -> Any:
             if isinstance(x, float) and not math.isfinite(x):
@@ -148,6 +165,15 @@ def _nanmax(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else math.nan
 
 
+def _nanmin_at(values: np.ndarray) -> tuple[float, int | None]:
+    """The smallest finite value and its index, ``(NaN, None)`` when there is none."""
+    finite = np.flatnonzero(np.isfinite(values))
+    if not finite.size:
+        return math.nan, None
+    j = int(finite[np.argmin(values[finite])])
+    return float(values[j]), j
+
+
 def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Digest:
     ts, nav = rf.ts_ms, rf.nav
     eq = rf.equity
@@ -178,6 +204,9 @@ def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Dig
     turnover = [abs(c.qty_btc * c.price) for c in costs]
     margin = eq["margin_used_usdt"].to_numpy(dtype=np.float64)
     margin_frac = np.where(nav > 0, margin / nav, math.nan)
+    liq = eq["liq_distance"].to_numpy(dtype=np.float64)
+    day_idx = np.flatnonzero(in_day)
+    min_day, at = _nanmin_at(liq[day_idx])
     return Digest(
         run=rf.label,
         day=dt.datetime.fromtimestamp(start / 1000, tz=dt.UTC).date().isoformat(),
@@ -201,6 +230,12 @@ def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Dig
         margin_used_pct_nav=float(margin_frac[last_i]),
         margin_used_max_pct_nav_day=_nanmax(margin_frac[in_day]),
         top_costly_trades=sorted(day_costs, key=lambda c: c.cost_usdt, reverse=True)[:top],
+        liq_distance=float(liq[last_i]),
+        liq_price_usdt=float(eq["liq_price_usdt"].iloc[last_i]),
+        venue_liq_price_usdt=float(eq["venue_liq_price_usdt"].iloc[last_i]),
+        liq_distance_min_day=min_day,
+        liq_distance_min_day_ms=None if at is None else int(close_ms[day_idx[at]]),
+        liq_distance_min_run=_nanmin_at(liq)[0],
     )
 
 
@@ -220,6 +255,34 @@ def _usdt(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:,.2f}"
 
 
+def _liq_distance(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x * 100:.1f} % (past liquidation)" if x < 0 else f"{x * 100:.1f} %"
+
+
+def liquidation_text(d: Digest) -> tuple[str, str]:
+    """(day, run-to-date) text of the liquidation row: latest distance with btcn's and Gate's
+    prices, the day's minimum; the run's minimum."""
+    if not math.isfinite(d.liq_distance) and not math.isfinite(d.liq_distance_min_day):
+        day = "n/a (no perp position or no liquidation data)"
+    else:
+        day = _liq_distance(d.liq_distance)
+        if math.isfinite(d.liq_price_usdt):
+            day += f" to {d.liq_price_usdt:,.1f} USDT"
+        if math.isfinite(d.venue_liq_price_usdt):
+            day += f" (Gate {d.venue_liq_price_usdt:,.1f})"
+        day += f"; day min {_liq_distance(d.liq_distance_min_day)}"
+        if d.liq_distance_min_day_ms is not None:
+            day += f" at {_utc(d.liq_distance_min_day_ms)[11:16]}"
+    run = (
+        ""
+        if not math.isfinite(d.liq_distance_min_run)
+        else (f"min {_liq_distance(d.liq_distance_min_run)}")
+    )
+    return day, run
+
+
 def rows(d: Digest) -> list[tuple[str, str, str]]:
     """(figure, day, run-to-date) rows shared by the Markdown, the table and the message."""
     return [
@@ -237,6 +300,7 @@ def rows(d: Digest) -> list[tuple[str, str, str]]:
             f"(day max {_frac(d.margin_used_max_pct_nav_day)})",
             "",
         ),
+        ("Liquidation distance", *liquidation_text(d)),
     ]
 
 

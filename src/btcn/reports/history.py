@@ -9,6 +9,17 @@ reports, with the same files and schemas as a backtest's, so ``audit``, ``report
 * An ``execution_report`` that traded adds its fills to ``trades.parquet`` and their fees to the
   latest equity row at or before it; dry runs, duplicates and empty reports add nothing. Each plan
   digest is recorded once (``run.json`` keeps the list), so recording a report twice is harmless.
+* Liquidation columns of a snapshot row: ``liq_price_usdt`` and ``liq_distance`` are btcn's
+  estimate (:func:`btcn.stages.liquidation.liquidation_infos`, Gate's rule with ``[risk]
+  margin_mode``) of the side standing for the book (the open side nearest to liquidation; in cross
+  margin the book's own price), ``venue_liq_price_usdt`` is Gate's ``liq_price`` of that side; NaN
+  when unknown (flat book, paper venue, version 1 snapshots).
+* Transfers: an execution report that carries ``transfers`` (execution report version 2) adds
+  the USDT they moved to ``transfer_usdt`` of the latest row at or before it (spot -> futures
+  positive, futures -> spot negative), counting only transfers whose ``status`` says they were
+  done (``done``, ``completed``, ``succeeded``, ``success``, ``finished``); anything else (failed,
+  pending, unknown, no status) moved nothing as far as the history knows. ``summary.csv``
+  ``transfers`` counts them. A report with transfers but no fill is recorded for its transfers.
 * ``summary.csv``, ``equity.html``, ``open_positions.json`` and ``run.json`` are rewritten from the
   whole history with the backtest's writers; all files are replaced together or not at all.
 
@@ -47,12 +58,53 @@ class Recorded:
     note: str
 
 
-def _snapshot_row(snap: Snapshot, targets: tuple[float, float, float]) -> dict[str, float]:
-    from btcn.stages.common import book_from_snapshot, quotes_from_snapshot
+# A transfer is booked only when the report says it happened (see the module docstring).
+DONE_TRANSFER = frozenset({"done", "completed", "succeeded", "success", "finished"})
+
+
+def _field(item: Any, *names: str) -> Any:
+    """An attribute of a model or a key of a dict, whichever the report carries."""
+    for name in names:
+        if isinstance(item, dict):
+            if name in item:
+                return item[name]
+        elif hasattr(item, name):
+            return getattr(item, name)
+    return None
+
+
+def done_transfers(report: ExecutionReport) -> list[float]:
+    """The signed USDT amounts of a report's performed transfers (spot -> futures positive),
+    read defensively: version 1 reports have no ``transfers``."""
+    out = []
+    for t in getattr(report, "transfers", None) or []:
+        status = _field(t, "status")
+        status = getattr(status, "value", status)
+        if not isinstance(status, str) or status.lower() not in DONE_TRANSFER:
+            continue
+        src, dst = _field(t, "from_", "from", "source"), _field(t, "to", "dest")
+        src, dst = getattr(src, "value", src), getattr(dst, "value", dst)
+        try:
+            amount = float(_field(t, "amount_usdt", "amount"))
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(amount) or amount <= 0:
+            continue
+        if (src, dst) == ("spot", "futures"):
+            out.append(amount)
+        elif (src, dst) == ("futures", "spot"):
+            out.append(-amount)
+    return out
+
+
+def _snapshot_row(snap: Snapshot, settings: Settings) -> dict[str, float]:
+    from btcn.stages.common import book_from_snapshot, quotes_from_snapshot, targets_tuple
+    from btcn.stages.liquidation import book_figures, liquidation_infos
 
     book = book_from_snapshot(snap)
     quotes = quotes_from_snapshot(snap)
-    val = value_book(book, quotes, snap.perp_spec.multiplier_btc, targets)
+    val = value_book(book, quotes, snap.perp_spec.multiplier_btc, targets_tuple(settings))
+    liq_price, liq_distance, venue_liq = book_figures(liquidation_infos(snap, settings))
     spot, long_, short = val.legs
     nav = float(val.nav_usdt)
     upnl = nav - float(book.spot_usdt + book.spot_btc * quotes.spot + book.futures_usdt)
@@ -76,9 +128,9 @@ def _snapshot_row(snap: Snapshot, targets: tuple[float, float, float]) -> dict[s
         "margin_ratio": math.nan,
         "funding_usdt": 0.0,
         "fees_usdt": 0.0,
-        "liq_price_usdt": math.nan,
-        "liq_distance": math.nan,
-        "venue_liq_price_usdt": math.nan,
+        "liq_price_usdt": liq_price,
+        "liq_distance": liq_distance,
+        "venue_liq_price_usdt": venue_liq,
         "transfer_usdt": 0.0,
     }
 
@@ -119,6 +171,8 @@ def _load(run_dir: Path) -> tuple[dict[str, list[Any]], list[dict[str, Any]], di
     eq = {"ts_ms": [int(x) for x in res.equity["ts_ms"]]}
     for c in EQUITY_COLUMNS:
         eq[c] = [float(x) for x in res.equity[c]]
+    # a version 1 history knew no transfers: none were recorded (its liquidation data stays NaN)
+    eq["transfer_usdt"] = [0.0 if math.isnan(x) else x for x in eq["transfer_usdt"]]
     return eq, [dict(t) for t in res.trades], res.meta
 
 
@@ -133,6 +187,9 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
     eq, trades, meta = _load(run_dir)
     targets = targets_tuple(settings)
     recorded: list[str] = list(meta.get("recorded_executions", []))
+    # histories written before transfers were recorded: every recorded execution traded
+    rebalances = int(meta.get("rebalances_recorded", len(recorded)))
+    transfers = int(meta.get("transfers_recorded", 0))
     positions: list[dict[str, Any]] = list(meta.get("open_positions_last", []))
     venue = meta.get("venue")
     if snapshot is not None:
@@ -141,11 +198,12 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
                 f"{run_dir} records venue {venue!r}, this snapshot is for {snapshot.venue!r}"
             )
         venue = snapshot.venue
-        row = _snapshot_row(snapshot, targets)
+        row = _snapshot_row(snapshot, settings)
         ts = snapshot.as_of_ms
         if ts in eq["ts_ms"]:
             i = eq["ts_ms"].index(ts)
-            row["fees_usdt"] = eq["fees_usdt"][i]  # keep fees already booked on this row
+            row["fees_usdt"] = eq["fees_usdt"][i]  # keep fees and transfers booked on this row
+            row["transfer_usdt"] = eq["transfer_usdt"][i]
             for c in EQUITY_COLUMNS:
                 eq[c][i] = row[c]
         else:
@@ -160,10 +218,12 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
     note = "snapshot recorded" if snapshot is not None else ""
     if execution is not None:
         fills = [(o, f) for o in execution.orders for f in o.fills]
+        moved = done_transfers(execution)
         if (
             execution.dry_run
-            or execution.status in ("already_executed", "nothing_to_do")
-            or not fills
+            or execution.status == "already_executed"
+            or (execution.status == "nothing_to_do" and not moved)
+            or not (fills or moved)
         ):
             note = (
                 note + "; " if note else ""
@@ -187,14 +247,18 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
                     "duration_s": math.nan, "realized_pnl_usdt": math.nan,
                     "cumulative_pnl_usdt": math.nan, "drawdown": math.nan, "fee_btc": 0.0,
                 })  # fmt: skip
-            # fees belong to the latest point at or before the execution
+            # fees and transfers belong to the latest point at or before the execution
             i = max(int(np.searchsorted(np.asarray(eq["ts_ms"]), ts, side="right")) - 1, 0)
             eq["fees_usdt"][i] += sum(float(f.fee_usdt) for _, f in fills)
+            eq["transfer_usdt"][i] += sum(moved)
             recorded.append(execution.plan_digest)
+            rebalances += bool(fills)
+            transfers += len(moved)
             added, booked = len(fills), True
+            what = f"{added} fill(s)" + (f", {len(moved)} transfer(s)" if moved else "")
             note = (
                 note + "; " if note else ""
-            ) + f"execution {execution.plan_digest[:12]}: {added} fill(s) recorded"
+            ) + f"execution {execution.plan_digest[:12]}: {what} recorded"
     if not eq["ts_ms"]:
         raise InvalidInputError(
             "nothing to record: give a snapshot (and optionally an execution report)"
@@ -214,7 +278,7 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
     summary = summary_row(
         kpis, int(equity["ts_ms"][0]), int(equity["ts_ms"][-1]), int(nav.shape[0]),
         turnover_usdt=float(sum(t["qty_btc"] * t["price"] for t in trades)), trades=len(trades),
-        blocked=0, rebalances=len(recorded),
+        blocked=0, rebalances=rebalances, transfers=transfers, equity=equity,
     )  # fmt: skip
     new_meta = {
         "source": SOURCE,
@@ -228,6 +292,8 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
         },
         "warnings": [],
         "recorded_executions": recorded,
+        "rebalances_recorded": rebalances,
+        "transfers_recorded": transfers,
         "open_positions_last": positions,
         "blocked_trades": [],
     }

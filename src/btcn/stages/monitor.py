@@ -13,11 +13,20 @@ margin_used_usdt    perp notional / leverage
 margin_used_pct_nav margin used / NAV (fraction)
 funding_rate        rate of a funding event, per funding interval (only on funding bars)
 sharpe_30d          trailing 30-day Sharpe, one point per UTC day at its last bar
+liq_price_usdt      btcn's liquidation price estimate of the book (Gate's rule, ``[risk]
+                    margin_mode``)
+liq_distance        fraction of the mark the price may move against the book before that price
+                    (negative: already past it)
+venue_liq_price_usdt  Gate's own liquidation price (live history and snapshots that carry it)
 ==================  ===========================================================================
+
+A field is written only where its value is finite: a flat book, a backtest (no Gate price) or a
+version 1 run folder leaves the liquidation fields out of the point instead of writing NaN.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +58,9 @@ def funding_rates_from_run(rf: RunFolder) -> tuple[np.ndarray, np.ndarray]:
     return idx, -f[idx] / (net[idx] * px[idx])
 
 
+LIQUIDATION_FIELDS = ("liq_price_usdt", "liq_distance", "venue_liq_price_usdt")
+
+
 def points_from_run(
     rf: RunFolder, measurement: str, tags: Mapping[str, str], since_ms: int | None = None
 ) -> Iterator[Point]:
@@ -62,6 +74,7 @@ def points_from_run(
     net = eq["net_delta_btc"].to_numpy()
     net_pct = eq["net_delta_pct_nav"].to_numpy()
     margin = eq["margin_used_usdt"].to_numpy()
+    liq = {c: eq[c].to_numpy(dtype=np.float64) for c in LIQUIDATION_FIELDS}
     f_idx, f_rate = funding_rates_from_run(rf)
     funding_at = dict(zip(f_idx.tolist(), f_rate.tolist(), strict=True))
     _, sharpe = K.rolling_daily_sharpe(
@@ -80,6 +93,9 @@ def points_from_run(
             "margin_used_usdt": float(margin[i]),
             "margin_used_pct_nav": float(margin_frac[i]),
         }
+        for c, values in liq.items():
+            if math.isfinite(values[i]):
+                fields[c] = float(values[i])
         if i in funding_at:
             fields["funding_rate"] = funding_at[i]
         if i in sharpe_at:
@@ -90,6 +106,7 @@ def points_from_run(
 def points_from_snapshot(snap: Snapshot, settings: Settings, measurement: str,
                          tags: Mapping[str, str]) -> list[Point]:  # fmt: skip
     from btcn.stages import weights as wstage
+    from btcn.stages.liquidation import book_figures
 
     w = wstage.run(snap, settings)
     fields = {
@@ -98,6 +115,9 @@ def points_from_snapshot(snap: Snapshot, settings: Settings, measurement: str,
         "net_delta_pct_nav": float(w.net_delta_pct_nav),
         "basis_gate": float(snap.prices.perp_mark_usdt / snap.p_ref_usdt) - 1.0,
     }
+    for c, value in zip(LIQUIDATION_FIELDS, book_figures(w.liquidation), strict=True):
+        if math.isfinite(value):
+            fields[c] = value
     return [Point(measurement, fields, snap.as_of_ms, {"source": snap.venue, **tags})]
 
 
@@ -126,6 +146,26 @@ def margin_condition_from_run(rf: RunFolder, limit: float) -> A.Condition:
     return A.margin_condition(
         float(eq["margin_used_usdt"].iloc[-1]), float(eq["nav_usdt"].iloc[-1]), limit
     )
+
+
+def liquidation_condition_from_run(rf: RunFolder, limit: float) -> A.Condition | None:
+    """The latest row's liquidation distance against ``[alerts] liquidation_distance_below``.
+
+    None (not evaluated: the alert keeps its state) when the latest row has no distance while a
+    perp position is open: a version 1 run folder or a row whose estimate is unknown is not the
+    same as "cleared". A flat latest row is clear."""
+    eq = rf.equity
+    last = eq.iloc[-1]
+    distance = float(last["liq_distance"])
+    if not math.isfinite(distance):
+        open_perp = float(last["long_qty_btc"]) + float(last["short_qty_btc"]) > 0
+        if open_perp:
+            return None
+    return A.liquidation_condition(
+        distance, limit, liq_price_usdt=float(last["liq_price_usdt"]),
+        mark_usdt=float(last["price_perp"]),
+        venue_liq_price_usdt=float(last["venue_liq_price_usdt"]),
+    )  # fmt: skip
 
 
 def plan_condition(text: str, source: str) -> A.Condition:

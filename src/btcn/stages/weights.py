@@ -1,4 +1,4 @@
-"""``btcn weights``: NAV, leg weights and net delta of a snapshot."""
+"""``btcn weights``: NAV, leg weights, net delta and liquidation estimates of a snapshot."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from btcn.core.planner import LegState, value_book
 from btcn.errors import InvalidInputError
 from btcn.runtime.settings import Settings
 from btcn.stages.common import book_from_snapshot, quotes_from_snapshot, targets_tuple
+from btcn.stages.liquidation import liquidation_infos
 
 
 def leg_weight(state: LegState) -> LegWeight:
@@ -33,4 +34,5 @@ def run(snap: Snapshot, settings: Settings) -> Weights:
         legs=[leg_weight(s) for s in val.legs],
         net_delta_btc=val.net_delta_btc,
         net_delta_pct_nav=val.net_delta_frac * 100.0,
+        liquidation=liquidation_infos(snap, settings),
     )
