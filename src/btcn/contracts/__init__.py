@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from btcn.contracts.base import Artifact, Model
 from btcn.contracts.enums import LEGS, Action, Leg, Liquidity, Side, Signal
 from btcn.contracts.execution import ExecutionReport, Fill, OrderExecution
+from btcn.contracts.limits import check_model_values, load_json
 from btcn.contracts.plan import (
     BlockedOrder,
     CooldownInfo,
@@ -121,7 +122,7 @@ def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") 
             hint="did the previous stage of the pipeline fail?",
         )
     try:
-        raw = json.loads(data)
+        raw = load_json(data, source)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -141,6 +142,6 @@ def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") 
             f"(this btcn reads version {want_version})"
         )
     try:
-        return expected.model_validate(raw)
+        return check_model_values(expected.model_validate(raw), source)
     except ValidationError as exc:
         raise InvalidInputError(format_validation_error(exc, prefix=f"{source}: ")) from exc

@@ -32,7 +32,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from btcn.contracts.limits import MIN_TS_MS
 from btcn.data.inputs import expand_inputs
+from btcn.runtime.boundary import max_plausible_ms
 from btcn.errors import InvalidInputError
 
 BINANCE_COLUMNS = [
@@ -210,19 +212,31 @@ def _read_parquet_table(data: bytes, name: str) -> dict[str, np.ndarray]:
             + (f"; missing {', '.join(missing)}" if missing else "")
         )
     tarr = table.column(tcol)
-    if pa.types.is_timestamp(tarr.type):
-        ts = column_numpy(tarr.cast(pa.timestamp("ms", tz="UTC")), np.int64)
-    elif pa.types.is_integer(tarr.type):
-        ts = column_numpy(tarr, np.int64)
-        if ts.shape[0] and ts[0] >= MICROSECOND_CUTOFF:
-            ts = ts // 1000
-    else:
-        raise InvalidInputError(
-            f"{name}: column {tcol} must be a timestamp or integer milliseconds"
-        )
+    try:
+        if pa.types.is_timestamp(tarr.type):
+            ts = column_numpy(tarr.cast(pa.timestamp("ms", tz="UTC")), np.int64)
+        elif pa.types.is_integer(tarr.type):
+            ts = column_numpy(tarr, np.int64)
+            if ts.shape[0] and ts[0] >= MICROSECOND_CUTOFF:
+                ts = ts // 1000
+        else:
+            raise InvalidInputError(
+                f"{name}: column {tcol} must be a timestamp or integer milliseconds"
+            )
+    except InvalidInputError as exc:
+        if exc.message.startswith(name):
+            raise
+        raise InvalidInputError(f"{name}: column {tcol}: {exc.message}") from None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name}: column {tcol}: {_first_line(exc)[:200]}") from None
     out = {"open_ms": np.asarray(ts, dtype=np.int64)}
     for c in OHLCV:
-        out[c] = column_numpy(table.column(cols[c]))
+        try:
+            out[c] = column_numpy(table.column(cols[c]))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"{name}: column {cols[c]} is not numeric: {_first_line(exc)[:200]}"
+            ) from None
     return out
 
 
@@ -230,10 +244,21 @@ def _validate_file(arr: dict[str, np.ndarray], name: str) -> None:
     ts = arr["open_ms"]
     if ts.shape[0] == 0:
         raise InvalidInputError(f"{name}: the file holds no candles")
+    bad = np.flatnonzero((ts < MIN_TS_MS) | (ts > max_plausible_ms()))
+    if bad.size:
+        raise InvalidInputError(
+            f"{name}: open time {int(ts[bad[0]])} at row {bad[0] + 1} is not a time between "
+            "2009-01-01 and tomorrow"
+        )
     for c in OHLCV:
         bad = np.flatnonzero(np.isnan(arr[c]))
         if bad.size:
             raise InvalidInputError(f"{name}: NaN {c} at bar {_iso(ts[bad[0]])} (row {bad[0] + 1})")
+        bad = np.flatnonzero(np.isinf(arr[c]))
+        if bad.size:
+            raise InvalidInputError(
+                f"{name}: infinite {c} at bar {_iso(ts[bad[0]])} (row {bad[0] + 1})"
+            )
     prices = np.vstack([arr[c] for c in ("open", "high", "low", "close")])
     bad = np.flatnonzero((prices <= 0).any(axis=0))
     if bad.size:
@@ -266,6 +291,8 @@ def _bar_ms(ts: np.ndarray, name: str) -> int:
     if steps.size == 0:
         raise InvalidInputError(f"{name}: need at least two candles to know the bar interval")
     values, counts = np.unique(steps[steps > 0], return_counts=True)
+    if values.size == 0:  # e.g. one bar given twice: still one distinct bar
+        raise InvalidInputError(f"{name}: need at least two candles to know the bar interval")
     return int(values[np.argmax(counts)])
 
 
