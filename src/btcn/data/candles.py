@@ -34,8 +34,8 @@ import numpy.typing as npt
 
 from btcn.contracts.limits import MIN_TS_MS
 from btcn.data.inputs import expand_inputs
-from btcn.runtime.boundary import max_plausible_ms
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import max_plausible_ms
 
 BINANCE_COLUMNS = [
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
