@@ -80,11 +80,9 @@ def check_output_folder(target: Path, option: str = "--out") -> Path:
             if not parent.is_dir():
                 raise InvalidInputError(f"{option} {path} is under {parent}, which is a file")
             break
-    here = Path.cwd().resolve()
-    resolved = path.resolve()
-    if resolved == here or resolved in here.parents:
+    if path.resolve() in Path.cwd().resolve().parents:
         raise InvalidInputError(
-            f"{option} {path} is the current folder or contains it; give a folder of its own"
+            f"{option} {path} contains the current folder; give a folder of its own"
         )
     return path
 
@@ -140,6 +138,13 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _is_cwd(folder: Path) -> bool:
+    try:
+        return os.path.samefile(folder, os.getcwd())
+    except OSError:
+        return False
+
+
 def _swap(new: Path, target: Path) -> None:
     old: Path | None = None
     with _signals_blocked():
@@ -154,6 +159,8 @@ def _swap(new: Path, target: Path) -> None:
                 os.rename(old, target)
             raise
         _fsync_dir(target.parent)
+        if old is not None and _is_cwd(old):
+            os.chdir(target)  # the process worked in the folder it replaced: follow the new one
     try:
         _step("in")
     finally:
@@ -175,7 +182,7 @@ def commit_folder(
     when ``keep`` is None). On an exception the temporary folder is deleted and ``target`` is
     untouched.
     """
-    dest = check_output_folder(Path(target), option)
+    dest = check_output_folder(Path(target), option).absolute()
     recover(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
