@@ -263,31 +263,43 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
 def load_run(run_dir: Path) -> RunResult:
     """Read a run folder back (equity.parquet, trades.parquet, run.json, open_positions.json)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from btcn.contracts.limits import load_json
+    from btcn.contracts.table_checks import check_nav, check_types, time_ms
+    from btcn.contracts.tables import EQUITY_SCHEMA, TRADES_SCHEMA
     from btcn.data.candles import column_numpy
+    from btcn.runtime.boundary import read_parquet
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InvalidInputError(f"run folder not found: {run_dir}")
     try:
-        meta = json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
-        table = pq.read_table(run_dir / EQUITY_PARQUET)
-        trades_t = pq.read_table(run_dir / TRADES_PARQUET)
-        positions = json.loads((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"))
+        meta = load_json((run_dir / RUN_JSON).read_text(encoding="utf-8"), str(run_dir / RUN_JSON),
+                         allow_nan=True)  # fmt: skip
+        table = read_parquet(run_dir / EQUITY_PARQUET)
+        trades_t = read_parquet(run_dir / TRADES_PARQUET)
+        positions = load_json((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"),
+                              str(run_dir / OPEN_POSITIONS), allow_nan=True)  # fmt: skip
     except FileNotFoundError as exc:
         raise InvalidInputError(
             f"{run_dir}: missing {Path(exc.filename).name}; is this a btcn run folder?"
         ) from exc
-    except (json.JSONDecodeError, pa.ArrowInvalid, OSError) as exc:
+    except (json.JSONDecodeError, pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{run_dir}: unreadable run file: {exc}") from exc
-    if meta.get("kind") != "backtest_run" or meta.get("schema_version") != RUN_SCHEMA_VERSION:
+    if (not isinstance(meta, dict) or meta.get("kind") != "backtest_run"
+            or meta.get("schema_version") != RUN_SCHEMA_VERSION):  # fmt: skip
         raise InvalidInputError(
             f"{run_dir / RUN_JSON}: not a btcn run description of schema {RUN_SCHEMA_VERSION}"
         )
-    eq = {"ts_ms": column_numpy(table.column("ts").cast(pa.int64()), np.int64)}
+    source = str(run_dir / EQUITY_PARQUET)
+    check_types(table, EQUITY_SCHEMA, source)
+    check_types(trades_t, TRADES_SCHEMA, str(run_dir / TRADES_PARQUET))
+    if "ts" not in table.column_names or "nav_usdt" not in table.column_names:
+        raise InvalidInputError(f"{source}: missing column(s) ts, nav_usdt")
+    eq = {"ts_ms": time_ms(table.column("ts"), source, "ts")}
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))
+    check_nav(eq["nav_usdt"], source)
     bar_ms = int(meta["bar_ms"])
     opens = eq["ts_ms"]
     trades = trades_t.to_pylist()

@@ -65,7 +65,7 @@ def _fast_depth_ok(text: str, limit: int) -> bool:
     return text.count("[") + text.count("{") <= limit
 
 
-def load_json(text: str, source: str, *, limit: int = MAX_NESTING) -> Any:
+def load_json(text: str, source: str, *, limit: int = MAX_NESTING, allow_nan: bool = False) -> Any:
     """``json.loads`` with the nesting limit and without NaN/Infinity; one InvalidInputError line.
 
     Malformed JSON raises :class:`json.JSONDecodeError` for the caller to word (it knows the kind
@@ -74,7 +74,7 @@ def load_json(text: str, source: str, *, limit: int = MAX_NESTING) -> Any:
     if not _fast_depth_ok(text, limit) and nesting_depth(text, limit) > limit:
         raise InvalidInputError(f"{source}: JSON nested deeper than {limit} levels")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=None if allow_nan else _refuse_constant)
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # a refused constant, or an integer of more than 4300 digits

@@ -22,7 +22,6 @@ Checks, and what happens when one fails (all messages name the file and the bar)
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ import numpy.typing as npt
 from btcn.contracts.limits import MIN_TS_MS
 from btcn.data.inputs import expand_inputs
 from btcn.errors import InvalidInputError
-from btcn.runtime.boundary import max_plausible_ms
+from btcn.runtime.boundary import max_plausible_ms, native_reader, read_parquet
 
 BINANCE_COLUMNS = [
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
@@ -112,8 +111,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
                     f"{name}: headerless CSV with {ncols} columns; expected the 12 Binance kline columns"
                 )
             table = pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=BINANCE_COLUMNS),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(column_names=BINANCE_COLUMNS, use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["open_time", *OHLCV],
                     column_types={"open_time": pa.int64(), **{c: pa.float64() for c in OHLCV}},
@@ -123,7 +122,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
         header = [h.strip() for h in first_line.decode("utf-8", "replace").split(",")]
         if header[:6] == BINANCE_COLUMNS[:6]:
             table = pacsv.read_csv(
-                io.BytesIO(data),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["open_time", *OHLCV],
                     column_types={"open_time": pa.int64(), **{c: pa.float64() for c in OHLCV}},
@@ -132,7 +132,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
             return _binance_arrays(table, name)
         if header[:6] == ["date", *OHLCV]:
             table = pacsv.read_csv(
-                io.BytesIO(data),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["date", *OHLCV],
                     column_types={
@@ -197,10 +198,9 @@ def _binance_arrays(table: object, name: str) -> dict[str, np.ndarray]:
 
 def _read_parquet_table(data: bytes, name: str) -> dict[str, np.ndarray]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = read_parquet(data)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{name}: not a readable Parquet file: {_first_line(exc)}") from exc
     cols = {c.lower(): c for c in table.column_names}

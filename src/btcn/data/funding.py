@@ -15,7 +15,6 @@ Rates are fractions per funding interval; a positive rate means longs pay shorts
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import numpy.typing as npt
 from btcn.data.inputs import expand_inputs
 from btcn.data.timeparse import iso_utc, parse_data_timestamp_ms
 from btcn.errors import InvalidInputError
-from btcn.runtime.boundary import check_timestamp_ms, csv_rows, finite_float
+from btcn.runtime.boundary import check_timestamp_ms, csv_rows, finite_float, read_parquet
 
 HOUR_MS = 3_600_000
 MAX_JITTER_MS = 60_000
@@ -112,10 +111,9 @@ def _parse_csv(data: bytes, name: str) -> tuple[list[int], list[float], list[flo
 
 def _parse_parquet(data: bytes, name: str) -> tuple[list[int], list[float], list[float]]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = read_parquet(data)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{name}: not a readable Parquet file") from exc
     cols = set(table.column_names)

@@ -26,12 +26,13 @@ from btcn.core.book import Book
 from btcn.core.ids import client_order_id
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
+from btcn.core.plan_check import check_plan
 from btcn.errors import UsageError
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.paper import PaperFill, apply_fill, clip_spot_fill, simulate_order
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
-from btcn.stages.common import fee_rates
+from btcn.stages.common import fee_rates, plan_price_tolerance
 
 PAPER = "paper"
 
@@ -174,6 +175,7 @@ def _report(plan: Plan, digest: str, req: ExecuteRequest, status: str, orders: l
 
 
 def run(req: ExecuteRequest) -> ExecutionReport:
+    check_plan(req.plan, plan_price_tolerance(req.settings))  # before anything is sent or stored
     plan = req.plan
     digest = plan_digest(plan)
     if req.live:
