@@ -4,8 +4,8 @@
 consistent. A plan written by ``btcn plan`` always passes; these checks catch a file edited by
 hand, produced by another tool, or damaged:
 
-* every order's ``qty_venue``, ``qty_btc``, ``limit_price_usdt`` and ``notional_usdt`` are finite
-  and positive;
+* every order's ``qty_venue``, ``qty_btc``, ``limit_price_usdt`` and ``notional_usdt`` are finite,
+  positive and at most 1e18;
 * ``leg``, ``side`` and ``venue_unit`` agree with ``action`` (``LEG_OF``/``SIDE_OF``; spot in BTC,
   perps in contracts), and no leg has two orders;
 * ``qty_venue`` is a whole multiple of the venue step (``spot_spec.step_btc`` or
@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from btcn.contracts import LEGS, Leg, Plan
+from btcn.contracts.limits import decimal_problem
 from btcn.core.legs import LEG_OF, SIDE_OF
 from btcn.errors import InvalidInputError
 
@@ -35,8 +36,10 @@ QTY_REL_TOLERANCE = Decimal("1e-9")
 
 
 def _positive(value: Decimal, what: str) -> None:
-    if not value.is_finite() or value <= 0:
-        raise InvalidInputError(f"plan: {what} must be a finite positive number, got {value}")
+    if not value.is_finite() or value <= 0 or decimal_problem(value):
+        raise InvalidInputError(
+            f"plan: {what} must be a finite positive number (at most 1e18), got {value:.6g}"
+        )
 
 
 def _on_step(qty: Decimal, step: Decimal) -> bool:
