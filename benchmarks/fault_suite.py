@@ -1,4 +1,4 @@
-"""Fault suite for ``btcn execute --live``: kill -9 at random points, then resume.
+"""Fault suite for ``btcn execute --live``: kill -9 (or SIGTERM/SIGINT) at random points, then resume.
 
 Each trial starts the fake Gate venue on 127.0.0.1, writes a three-leg plan, runs the real CLI
 (``python -m btcn execute --live``) in a subprocess, sends SIGKILL after a random delay (seeded),
@@ -15,9 +15,15 @@ Figures printed (and returned by :func:`run_suite`):
 * final state: positions equal to the plan's intent, or a partial state reported as such
   (status ``partial``, exit code 7, positions equal to what the report says was filled).
 
+With ``--signals term,int,kill`` the trials cycle through the signals: SIGTERM and SIGINT stop
+the executor through its exception path (exit 143 / 130) instead of killing it outright, and the
+figures add the exit codes of the interrupted runs (``signal_exits``): a run stopped by a signal
+must exit 143 or 130 (or have finished before the signal came), and be finished by the re-run.
+
 Usage::
 
     .venv/bin/python benchmarks/fault_suite.py --trials 50 --seed 20260101
+    .venv/bin/python benchmarks/fault_suite.py --trials 30 --signals term,int
 """
 
 from __future__ import annotations
@@ -56,7 +62,9 @@ class Trial:
     index: int
     scenario: str
     kill_after_s: float
+    signal_name: str = "kill"
     killed: bool = False
+    signal_exit: int | None = None  # exit code of a run stopped by SIGTERM/SIGINT
     killed_twice: bool = False
     kill_point: str = ""
     resume_exit: int | None = None
@@ -148,21 +156,26 @@ def _journal_tail(state: Path, digest: str) -> str:
     return "between steps"
 
 
-def _run(cmd: list[str], env: dict[str, str], kill_after: float | None, cwd: Path
-         ) -> tuple[int | None, str, str, bool]:  # fmt: skip
+SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}
+
+
+def _run(cmd: list[str], env: dict[str, str], kill_after: float | None, cwd: Path,
+         sig: int = signal.SIGKILL) -> tuple[int | None, str, str, bool]:  # fmt: skip
+    """Run ``cmd``; after ``kill_after`` s send ``sig``. The exit code is None after SIGKILL."""
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = False
     if kill_after is not None:
         try:
             proc.wait(timeout=kill_after)
         except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
+            os.kill(proc.pid, sig)
             killed = True
     out, err = proc.communicate(timeout=120)
-    return (None if killed else proc.returncode), out.decode(), err.decode(), killed
+    code = None if killed and sig == signal.SIGKILL else proc.returncode
+    return code, out.decode(), err.decode(), killed
 
 
-def run_trial(index: int, rng: random.Random, workdir: Path) -> Trial:
+def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = "kill") -> Trial:
     gate = FakeGate(KEY, SECRET, spot_btc=str(START["spot_btc"]), long_contracts=int(START["long"]),
                     short_contracts=int(START["short"]))  # fmt: skip
     scenario = _scenario(rng, gate)
@@ -179,13 +192,19 @@ def run_trial(index: int, rng: random.Random, workdir: Path) -> Trial:
     plan_file = tdir / "plan.json"
     plan_file.write_text(dump_json(plan))
     state = tdir / "state.db"
-    trial = Trial(index, scenario, kill_after_s=round(rng.uniform(0.15, 1.6), 3))
+    trial = Trial(index, scenario, kill_after_s=round(rng.uniform(0.15, 1.6), 3),
+                  signal_name=signal_name)  # fmt: skip
+    sig = SIGNALS[signal_name]
     cmd = [sys.executable, "-m", "btcn", "execute", "--live", str(plan_file), "--state", str(state)]
     with FakeServer(gate) as server:
         env = _env(server)
         finishing_code: int | None = None  # exit code of the run that worked the plan to its end
-        first_code, out, err, trial.killed = _run(cmd, env, trial.kill_after_s, tdir)
+        first_code, out, err, trial.killed = _run(cmd, env, trial.kill_after_s, tdir, sig)
         trial.outputs += [out, err]
+        if trial.killed and sig != signal.SIGKILL:
+            trial.signal_exit = first_code
+            # stopped through its exception path: it never finishes the plan itself
+            first_code = None if first_code in (130, 143) else first_code
         if first_code is not None:
             finishing_code = first_code
         trial.kill_point = _journal_tail(state, digest) if trial.killed else "not killed"
@@ -242,7 +261,11 @@ def run_trial(index: int, rng: random.Random, workdir: Path) -> Trial:
 
 
 def run_suite(
-    trials: int, seed: int, workdir: Path | None = None, quiet: bool = False
+    trials: int,
+    seed: int,
+    workdir: Path | None = None,
+    quiet: bool = False,
+    signals: tuple[str, ...] = ("kill",),
 ) -> dict[str, object]:
     rng = random.Random(seed)
     started = time.monotonic()
@@ -250,19 +273,28 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="btcn-faults-") as tmp:
         base = workdir or Path(tmp)
         for i in range(trials):
-            t = run_trial(i, rng, base)
+            t = run_trial(i, rng, base, signals[i % len(signals)])
             results.append(t)
             if not quiet:
                 mark = "ok " if (t.duplicates == 0 and t.lost_fills == 0 and
                                  (t.positions_ok or t.partial_reported)) else "BAD"  # fmt: skip
-                print(f"{mark} #{i:02d} kill@{t.kill_after_s:.2f}s {t.kill_point:<40} "
+                print(f"{mark} #{i:02d} {t.signal_name}@{t.kill_after_s:.2f}s {t.kill_point:<40} "
                       f"{t.status:<10} [{t.scenario}]", flush=True)  # fmt: skip
     summary = {
         "trials": trials,
         "seed": seed,
         "killed_before_exit": sum(t.killed for t in results),
         "killed_twice": sum(t.killed_twice for t in results),
+        "signals": dict(Counter(t.signal_name for t in results)),
+        "signal_exits": dict(
+            Counter(str(t.signal_exit) for t in results if t.killed and t.signal_name != "kill")
+        ),
         "kill_points": dict(Counter(t.kill_point for t in results)),
+        "bad_signal_exits": sum(
+            1
+            for t in results
+            if t.killed and t.signal_name != "kill" and t.signal_exit not in (0, 7, 130, 143)
+        ),
         "duplicate_orders": sum(t.duplicates for t in results),
         "lost_fills": sum(t.lost_fills for t in results),
         "final_equals_intent": sum(t.positions_ok for t in results),
@@ -279,14 +311,23 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--seed", type=int, default=20260101)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument(
+        "--signals",
+        default="kill",
+        help="comma-separated signals the trials cycle through: kill, term, int",
+    )
     args = ap.parse_args()
-    summary = run_suite(args.trials, args.seed, quiet=args.quiet)
+    names = tuple(args.signals.split(","))
+    if not set(names) <= set(SIGNALS):
+        ap.error(f"--signals takes {', '.join(SIGNALS)}")
+    summary = run_suite(args.trials, args.seed, quiet=args.quiet, signals=names)
     summary.pop("results")
     print(json.dumps(summary, indent=2))
     ok = (
         summary["duplicate_orders"] == 0
         and summary["lost_fills"] == 0
         and summary["inconsistent"] == 0
+        and summary["bad_signal_exits"] == 0
     )
     sys.exit(0 if ok else 1)
 

@@ -26,7 +26,8 @@ class ExitCode(IntEnum):
     PARTIAL = 7  # execution finished only part of the plan
     DRIFT = 8  # audit found a KPI outside its target band
     RESOURCE = 9  # the resource watchdog stopped a command
-    INTERRUPTED = 130  # Ctrl-C / SIGTERM
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped cleanly, no partial output
+    TERMINATED = 143  # SIGTERM (timeout, cron wrapper, systemd, docker stop): stopped the same way
 
 
 class BtcnError(Exception):

@@ -124,7 +124,8 @@ def test_failed_run_leaves_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     out = tmp_path / "r"
     res = runner.invoke(app, [*ARGS, "--out", str(out)])
     assert res.exit_code == ExitCode.INTERNAL
-    assert list(out.iterdir()) == []
+    # the folder is built beside --out and swapped in only when complete
+    assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

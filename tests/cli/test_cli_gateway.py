@@ -117,7 +117,7 @@ def test_offline_paper_snapshot_feeds_plan(tmp_path: Path) -> None:
 def test_live_execute_of_a_paper_plan_is_a_usage_error(tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(
-        dump_json(make_plan([order(Leg.BTC_SPOT, Action.BUY, "0.1", "1")], venue="paper"))
+        dump_json(make_plan([order(Leg.BTC_SPOT, Action.BUY, "0.1", "100000")], venue="paper"))
     )
     r = invoke(["execute", "--live", str(plan)])
     assert r.exit_code == 2 and "this plan is for venue 'paper'" in r.stderr

@@ -26,3 +26,20 @@ def test_kill_9_at_random_points_never_duplicates_or_loses_fills() -> None:
         for t in summary["results"]  # type: ignore[attr-defined]
         if not (t.positions_ok or t.partial_reported)
     ]
+
+
+@pytest.mark.slow
+def test_sigterm_and_sigint_stop_cleanly_and_a_rerun_finishes_the_plan() -> None:
+    summary = run_suite(trials=4, seed=77, quiet=True, signals=("term", "int"))
+    for trial in summary["results"]:  # type: ignore[attr-defined]
+        for text in trial.outputs:
+            secret_scan.record(f"fault suite signal trial {trial.index}", text)
+    stopped = [t for t in summary["results"] if t.killed]  # type: ignore[attr-defined]
+    assert len(stopped) >= 2
+    # a signal stops the executor through its exception path: 143 for SIGTERM, 130 for SIGINT
+    for t in stopped:
+        assert t.signal_exit in (
+            (143,) if t.signal_name == "term" else (130,)
+        ) or t.signal_exit in (0, 7)
+    assert summary["duplicate_orders"] == 0 and summary["lost_fills"] == 0
+    assert summary["inconsistent"] == 0

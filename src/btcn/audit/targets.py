@@ -19,13 +19,13 @@ Each table is a KPI by name (see :data:`KPI_NAMES`); fractions are plain fractio
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import parse_toml
 
 KPI_NAMES = (
     "sharpe_30d", "sharpe", "sortino", "max_drawdown", "fees_per_nav_per_day", "roi", "cagr",
@@ -79,13 +79,12 @@ def load_targets(path: str | Path | None) -> Targets:
         return ROADMAP_TARGETS
     file = Path(path)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InvalidInputError(f"targets file not found: {file}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read targets file {file}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(f"{file}: invalid TOML: {exc}") from exc
+    data = parse_toml(text, str(file), InvalidInputError)
     tolerance = data.pop("tolerance", None)
     try:
         return Targets(tolerance=tolerance, kpis=data)

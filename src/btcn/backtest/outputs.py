@@ -11,12 +11,11 @@ Parquet/JSON files of an existing run folder (``btcn report`` uses it).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
-import os
-import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,11 +227,36 @@ def _html_title(meta: dict[str, Any], summary: dict[str, Any]) -> str:
             f"Sharpe {summary['sharpe']:.2f}, max DD {summary['max_drawdown']:.2%}")  # fmt: skip
 
 
-def write_run(out_dir: Path, res: RunResult) -> None:
-    """Write every file of the run folder; all or nothing."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".btcn-run-", dir=out_dir))
+RUN_FILES = (SUMMARY, EQUITY_HTML, BLOCKED, EXECUTED, OPEN_POSITIONS, EQUITY_PARQUET,
+             TRADES_PARQUET, RUN_JSON)  # fmt: skip
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder btcn wrote: its run.json says ``backtest_run`` (a backtest or a live history)."""
     try:
+        meta = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and meta.get("kind") == "backtest_run"
+
+
+def _not_a_run_file(name: str) -> bool:
+    # Kept across a new run: the user's own files. Replaced: the run's files and its digests.
+    return name not in RUN_FILES and not name.startswith("digest-")
+
+
+def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
+              keep: Callable[[str], bool] = _not_a_run_file) -> None:  # fmt: skip
+    """Write every file of the run folder; the folder is replaced as one unit (all or nothing).
+
+    A non-empty folder that is not a btcn run folder is refused unless ``force``; its other files
+    are kept either way (``keep`` selects what survives from the current folder).
+    """
+    from btcn.runtime.folders import commit_folder, refuse_foreign
+
+    out_dir = Path(out_dir)
+    refuse_foreign(out_dir, is_run_folder, "a btcn run folder", force=force)
+    with commit_folder(out_dir, keep=keep) as tmp:
         _write_summary(tmp / SUMMARY, res.summary)
         _write_blocked(tmp / BLOCKED, res.blocked)
         (tmp / EXECUTED).write_text(
@@ -243,57 +267,62 @@ def write_run(out_dir: Path, res: RunResult) -> None:
         )
         meta = {"kind": "backtest_run", "schema_version": RUN_SCHEMA_VERSION, **res.meta,
                 "summary": {k: _num(v) for k, v in res.summary.items()}}  # fmt: skip
-        (tmp / RUN_JSON).write_text(
-            json.dumps(meta, indent=1, allow_nan=False) + "\n", encoding="utf-8"
-        )
+        try:
+            text = json.dumps(meta, indent=1, allow_nan=False)
+        except ValueError as exc:  # a setting or result that is not a finite number
+            raise InvalidInputError(f"run.json: {exc}") from None
+        (tmp / RUN_JSON).write_text(text + "\n", encoding="utf-8")
         _write_parquet(tmp, res)
         html.write_equity_html(tmp / EQUITY_HTML, res.equity, res.trades, res.blocked,
                                tuple(res.meta["targets"]), _html_title(res.meta, res.summary))  # fmt: skip
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(f, out_dir / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_run(run_dir: Path) -> RunResult:
     """Read a run folder back (equity.parquet, trades.parquet, run.json, open_positions.json)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from btcn.contracts.limits import load_json
+    from btcn.contracts.table_checks import check_nav, check_types, time_ms
+    from btcn.contracts.tables import EQUITY_SCHEMA, TRADES_SCHEMA
     from btcn.data.candles import column_numpy
+    from btcn.runtime.boundary import read_parquet
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InvalidInputError(f"run folder not found: {run_dir}")
     try:
-        meta = json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
-        table = pq.read_table(run_dir / EQUITY_PARQUET)
-        trades_t = pq.read_table(run_dir / TRADES_PARQUET)
-        positions = json.loads((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"))
+        meta = load_json((run_dir / RUN_JSON).read_text(encoding="utf-8"), str(run_dir / RUN_JSON),
+                         allow_nan=True)  # fmt: skip
+        table = read_parquet(run_dir / EQUITY_PARQUET)
+        trades_t = read_parquet(run_dir / TRADES_PARQUET)
+        positions = load_json((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"),
+                              str(run_dir / OPEN_POSITIONS), allow_nan=True)  # fmt: skip
     except FileNotFoundError as exc:
         raise InvalidInputError(
             f"{run_dir}: missing {Path(exc.filename).name}; is this a btcn run folder?"
         ) from exc
-    except (json.JSONDecodeError, pa.ArrowInvalid, OSError) as exc:
+    except (json.JSONDecodeError, pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{run_dir}: unreadable run file: {exc}") from exc
-    if meta.get("kind") != "backtest_run" or meta.get("schema_version") != RUN_SCHEMA_VERSION:
+    if (not isinstance(meta, dict) or meta.get("kind") != "backtest_run"
+            or meta.get("schema_version") != RUN_SCHEMA_VERSION):  # fmt: skip
         raise InvalidInputError(
             f"{run_dir / RUN_JSON}: not a btcn run description of schema {RUN_SCHEMA_VERSION}"
         )
-    eq = {"ts_ms": column_numpy(table.column("ts").cast(pa.int64()), np.int64)}
+    source = str(run_dir / EQUITY_PARQUET)
+    check_types(table, EQUITY_SCHEMA, source)
+    check_types(trades_t, TRADES_SCHEMA, str(run_dir / TRADES_PARQUET))
+    if "ts" not in table.column_names or "nav_usdt" not in table.column_names:
+        raise InvalidInputError(f"{source}: missing column(s) ts, nav_usdt")
+    eq = {"ts_ms": time_ms(table.column("ts"), source, "ts")}
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))
     from btcn.contracts.tables import EQUITY_V1_MISSING
 
     for name in EQUITY_V1_MISSING:  # a version 1 run folder: unknown (no transfers recorded)
         if name not in eq:
-            eq[name] = (
-                np.zeros(len(opens := eq["ts_ms"]))
-                if name == "transfer_usdt"
-                else (np.full(len(eq["ts_ms"]), np.nan))
-            )
+            fill = 0.0 if name == "transfer_usdt" else np.nan
+            eq[name] = np.full(len(eq["ts_ms"]), fill)
+    check_nav(eq["nav_usdt"], source)
     bar_ms = int(meta["bar_ms"])
     opens = eq["ts_ms"]
     trades = trades_t.to_pylist()
@@ -310,23 +339,34 @@ def load_run(run_dir: Path) -> RunResult:
     return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
 
 
-def regenerate(run_dir: Path, *, force: bool = False) -> list[str]:
-    """Rewrite summary.csv, equity.html and blocked_trades_log.csv when missing (or ``force``)."""
+def regenerate(run_dir: Path, *, force: bool = False, into: Path | None = None) -> list[str]:
+    """Rewrite summary.csv, equity.html and blocked_trades_log.csv when missing (or ``force``).
+
+    The files are written into ``into`` when given (the temporary folder of a whole-folder
+    commit), else into ``run_dir`` one atomic file at a time.
+    """
     run_dir = Path(run_dir)
     res = load_run(run_dir)
     written = []
     from btcn.runtime.files import atomic_path
 
+    def dest(name: str) -> contextlib.AbstractContextManager[Path]:
+        if into is None:
+            return atomic_path(run_dir / name)
+        from btcn.runtime.folders import fresh
+
+        return contextlib.nullcontext(fresh(into / name))
+
     if force or not (run_dir / SUMMARY).exists():
-        with atomic_path(run_dir / SUMMARY) as tmp:
+        with dest(SUMMARY) as tmp:
             _write_summary(tmp, res.summary)
         written.append(SUMMARY)
     if force or not (run_dir / BLOCKED).exists():
-        with atomic_path(run_dir / BLOCKED) as tmp:
+        with dest(BLOCKED) as tmp:
             _write_blocked(tmp, res.blocked)
         written.append(BLOCKED)
     if force or not (run_dir / EQUITY_HTML).exists():
-        with atomic_path(run_dir / EQUITY_HTML) as tmp:
+        with dest(EQUITY_HTML) as tmp:
             html.write_equity_html(tmp, res.equity, res.trades, res.blocked, tuple(res.meta["targets"]),
                                    _html_title(res.meta, res.summary))  # fmt: skip
         written.append(EQUITY_HTML)

@@ -24,7 +24,8 @@ A rebalance is a pipeline of small deterministic steps that pass JSON between th
 
 stdout carries data only; logs and tables go to stderr. Exit codes: 0 ok, 1 internal error,
 2 usage, 3 invalid input, 4 configuration, 5 guardrail refused, 6 exchange error,
-7 partial execution, 8 audit drift, 9 resource limit, 130 interrupted.
+7 partial execution, 8 audit drift, 9 resource limit, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).
 """
 
 
@@ -88,6 +89,9 @@ app.add_typer(cmd_ops.monitor_app, name="monitor")
 
 
 def main() -> None:
+    from btcn.runtime.interrupts import install
+
+    install()
     try:
         app(prog_name="btcn")
     except BrokenPipeError:  # downstream closed the pipe (e.g. `| head`): not an error

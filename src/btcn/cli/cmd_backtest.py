@@ -32,6 +32,14 @@ def backtest(
     start: StartOpt = None,
     end: EndOpt = None,
     config: ConfigOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a non-empty --out folder that is not a btcn run folder "
+            "(its other files are kept).",
+        ),
+    ] = False,
 ) -> None:
     """Backtest the strategy with real position holding, fees, funding and signal gating.
 
@@ -53,7 +61,7 @@ def backtest(
     req = stage.BacktestRequest(candles=candles, settings=settings, perp=perp, funding=funding,
                                 signals=signals, start=start, end=end)  # fmt: skip
     with progress_factory("backtest", quiet=STATE.quiet) as factory:
-        result = stage.run_and_write(req, out, factory)
+        result = stage.run_and_write(req, out, factory, force=force)
     summary = {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v)
         for k, v in result.summary.items()

@@ -116,6 +116,14 @@ def report(
         typer.Option("--execution", help="Live history: add this execution report's fills first."),
     ] = None,
     config: ConfigOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Start a live history in a non-empty folder btcn did not write, or write "
+            "digests into an --out-dir that holds other files.",
+        ),
+    ] = False,
 ) -> None:
     """Complete a run folder's reports and write the daily digest.
 
@@ -158,7 +166,7 @@ def report(
         )
     )
     result = stage.run(stage.ReportRequest(run, parsed_day, out_dir, snapshot=snap, execution=rep,
-                                           settings=settings))  # fmt: skip
+                                           settings=settings, force=force))  # fmt: skip
     write_stdout(result.json_text)
     digest_table(result.digest)
     if telegram:

@@ -41,7 +41,12 @@ def handle_errors(func: F) -> F:
                 traceback.print_exc(file=sys.stderr)
             print_error(exc.message, exc.hint)
             raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            from btcn.runtime.interrupts import Terminated
+
+            if isinstance(exc, Terminated):
+                print_error("terminated by SIGTERM")
+                raise typer.Exit(int(ExitCode.TERMINATED)) from None
             print_error("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from btcn.contracts.base import Artifact, Model
 from btcn.contracts.enums import LEGS, Action, Leg, Liquidity, Side, Signal
 from btcn.contracts.execution import ExecutionReport, Fill, OrderExecution
+from btcn.contracts.limits import check_model_values, load_json
 from btcn.contracts.liquidation import LiquidationInfo
 from btcn.contracts.plan import (
     BlockedOrder,
@@ -157,7 +158,7 @@ def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") 
             hint="did the previous stage of the pipeline fail?",
         )
     try:
-        raw = json.loads(data)
+        raw = load_json(data, source)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -180,8 +181,8 @@ def parse_artifact(data: str | bytes, expected: type[A], source: str = "input") 
         )
     try:
         if upgrade is None:
-            return expected.model_validate(raw)
-        parsed = expected.model_validate(upgrade(raw))
+            return check_model_values(expected.model_validate(raw), source)
+        parsed = check_model_values(expected.model_validate(upgrade(raw)), source)
     except ValidationError as exc:
         raise InvalidInputError(format_validation_error(exc, prefix=f"{source}: ")) from exc
     if isinstance(parsed, Plan) and version == 1:

@@ -22,7 +22,6 @@ Checks, and what happens when one fails (all messages name the file and the bar)
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,8 +31,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from btcn.contracts.limits import MIN_TS_MS
 from btcn.data.inputs import expand_inputs
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import max_plausible_ms, native_reader, read_parquet
 
 BINANCE_COLUMNS = [
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
@@ -110,8 +111,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
                     f"{name}: headerless CSV with {ncols} columns; expected the 12 Binance kline columns"
                 )
             table = pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=BINANCE_COLUMNS),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(column_names=BINANCE_COLUMNS, use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["open_time", *OHLCV],
                     column_types={"open_time": pa.int64(), **{c: pa.float64() for c in OHLCV}},
@@ -121,7 +122,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
         header = [h.strip() for h in first_line.decode("utf-8", "replace").split(",")]
         if header[:6] == BINANCE_COLUMNS[:6]:
             table = pacsv.read_csv(
-                io.BytesIO(data),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["open_time", *OHLCV],
                     column_types={"open_time": pa.int64(), **{c: pa.float64() for c in OHLCV}},
@@ -130,7 +132,8 @@ def _read_csv_table(data: bytes, name: str) -> dict[str, np.ndarray]:
             return _binance_arrays(table, name)
         if header[:6] == ["date", *OHLCV]:
             table = pacsv.read_csv(
-                io.BytesIO(data),
+                native_reader(data),  # not Python bytes: see runtime.boundary.read_parquet
+                read_options=pacsv.ReadOptions(use_threads=False),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=["date", *OHLCV],
                     column_types={
@@ -195,10 +198,9 @@ def _binance_arrays(table: object, name: str) -> dict[str, np.ndarray]:
 
 def _read_parquet_table(data: bytes, name: str) -> dict[str, np.ndarray]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = read_parquet(data)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{name}: not a readable Parquet file: {_first_line(exc)}") from exc
     cols = {c.lower(): c for c in table.column_names}
@@ -210,19 +212,31 @@ def _read_parquet_table(data: bytes, name: str) -> dict[str, np.ndarray]:
             + (f"; missing {', '.join(missing)}" if missing else "")
         )
     tarr = table.column(tcol)
-    if pa.types.is_timestamp(tarr.type):
-        ts = column_numpy(tarr.cast(pa.timestamp("ms", tz="UTC")), np.int64)
-    elif pa.types.is_integer(tarr.type):
-        ts = column_numpy(tarr, np.int64)
-        if ts.shape[0] and ts[0] >= MICROSECOND_CUTOFF:
-            ts = ts // 1000
-    else:
-        raise InvalidInputError(
-            f"{name}: column {tcol} must be a timestamp or integer milliseconds"
-        )
+    try:
+        if pa.types.is_timestamp(tarr.type):
+            ts = column_numpy(tarr.cast(pa.timestamp("ms", tz="UTC")), np.int64)
+        elif pa.types.is_integer(tarr.type):
+            ts = column_numpy(tarr, np.int64)
+            if ts.shape[0] and ts[0] >= MICROSECOND_CUTOFF:
+                ts = ts // 1000
+        else:
+            raise InvalidInputError(
+                f"{name}: column {tcol} must be a timestamp or integer milliseconds"
+            )
+    except InvalidInputError as exc:
+        if exc.message.startswith(name):
+            raise
+        raise InvalidInputError(f"{name}: column {tcol}: {exc.message}") from None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name}: column {tcol}: {_first_line(exc)[:200]}") from None
     out = {"open_ms": np.asarray(ts, dtype=np.int64)}
     for c in OHLCV:
-        out[c] = column_numpy(table.column(cols[c]))
+        try:
+            out[c] = column_numpy(table.column(cols[c]))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"{name}: column {cols[c]} is not numeric: {_first_line(exc)[:200]}"
+            ) from None
     return out
 
 
@@ -230,10 +244,21 @@ def _validate_file(arr: dict[str, np.ndarray], name: str) -> None:
     ts = arr["open_ms"]
     if ts.shape[0] == 0:
         raise InvalidInputError(f"{name}: the file holds no candles")
+    bad = np.flatnonzero((ts < MIN_TS_MS) | (ts > max_plausible_ms()))
+    if bad.size:
+        raise InvalidInputError(
+            f"{name}: open time {int(ts[bad[0]])} at row {bad[0] + 1} is not a time between "
+            "2009-01-01 and tomorrow"
+        )
     for c in OHLCV:
         bad = np.flatnonzero(np.isnan(arr[c]))
         if bad.size:
             raise InvalidInputError(f"{name}: NaN {c} at bar {_iso(ts[bad[0]])} (row {bad[0] + 1})")
+        bad = np.flatnonzero(np.isinf(arr[c]))
+        if bad.size:
+            raise InvalidInputError(
+                f"{name}: infinite {c} at bar {_iso(ts[bad[0]])} (row {bad[0] + 1})"
+            )
     prices = np.vstack([arr[c] for c in ("open", "high", "low", "close")])
     bad = np.flatnonzero((prices <= 0).any(axis=0))
     if bad.size:
@@ -266,6 +291,8 @@ def _bar_ms(ts: np.ndarray, name: str) -> int:
     if steps.size == 0:
         raise InvalidInputError(f"{name}: need at least two candles to know the bar interval")
     values, counts = np.unique(steps[steps > 0], return_counts=True)
+    if values.size == 0:  # e.g. one bar given twice: still one distinct bar
+        raise InvalidInputError(f"{name}: need at least two candles to know the bar interval")
     return int(values[np.argmax(counts)])
 
 

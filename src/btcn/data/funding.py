@@ -14,9 +14,7 @@ Rates are fractions per funding interval; a positive rate means longs pay shorts
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from btcn.data.inputs import expand_inputs
-from btcn.data.timeparse import iso_utc, parse_timestamp_ms
+from btcn.data.timeparse import iso_utc, parse_data_timestamp_ms
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import check_timestamp_ms, csv_rows, finite_float, read_parquet
 
 HOUR_MS = 3_600_000
 MAX_JITTER_MS = 60_000
@@ -56,8 +55,11 @@ def _snap(ts: int, name: str, lineno: int) -> int:
 
 
 def _parse_csv(data: bytes, name: str) -> tuple[list[int], list[float], list[float]]:
-    text = data.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{name}: not UTF-8 text") from exc
+    rows = list(csv_rows(text, name))
     if not rows:
         raise InvalidInputError(f"{name}: the funding file is empty")
     header = [h.strip() for h in rows[0]]
@@ -81,7 +83,7 @@ def _parse_csv(data: bytes, name: str) -> tuple[list[int], list[float], list[flo
         if not row or all(not c.strip() for c in row):
             continue
         try:
-            ts = _snap(parse_timestamp_ms(row[t_col]), name, lineno)
+            ts = _snap(parse_data_timestamp_ms(row[t_col]), name, lineno)
             rate = float(row[r_col])
         except (ValueError, IndexError) as exc:
             raise InvalidInputError(
@@ -89,10 +91,12 @@ def _parse_csv(data: bytes, name: str) -> tuple[list[int], list[float], list[flo
             ) from exc
         if math.isnan(rate):
             raise InvalidInputError(f"{name}: line {lineno}: funding rate is NaN")
+        if not math.isfinite(rate):
+            raise InvalidInputError(f"{name}: line {lineno}: funding rate is infinite")
         mark = float("nan")
         if m_col is not None and len(row) > m_col and row[m_col].strip():
             try:
-                mark = float(row[m_col])
+                mark = finite_float(row[m_col])
             except ValueError as exc:
                 raise InvalidInputError(
                     f"{name}: line {lineno}: bad markPrice {row[m_col]!r}"
@@ -107,28 +111,42 @@ def _parse_csv(data: bytes, name: str) -> tuple[list[int], list[float], list[flo
 
 def _parse_parquet(data: bytes, name: str) -> tuple[list[int], list[float], list[float]]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = read_parquet(data)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{name}: not a readable Parquet file") from exc
     cols = set(table.column_names)
     if not {"funding_time", "funding_rate"} <= cols:
         raise InvalidInputError(f"{name}: Parquet funding needs funding_time and funding_rate")
     tcol = table.column("funding_time")
-    if pa.types.is_timestamp(tcol.type):
-        times = tcol.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
-    else:
-        times = tcol.cast(pa.int64()).to_pylist()
-    rates = table.column("funding_rate").cast(pa.float64()).to_pylist()
-    if "mark_price" in cols:
-        marks = [
-            float("nan") if m is None else m
-            for m in table.column("mark_price").cast(pa.float64()).to_pylist()
-        ]
-    else:
-        marks = [float("nan")] * len(times)
+    try:
+        if pa.types.is_timestamp(tcol.type):
+            times = tcol.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
+        else:
+            times = tcol.cast(pa.int64()).to_pylist()
+        rates = table.column("funding_rate").cast(pa.float64()).to_pylist()
+        if "mark_price" in cols:
+            marks = [
+                float("nan") if m is None else m
+                for m in table.column("mark_price").cast(pa.float64()).to_pylist()
+            ]
+        else:
+            marks = [float("nan")] * len(times)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError) as exc:
+        raise InvalidInputError(
+            f"{name}: Parquet funding columns must be numbers (funding_time a timestamp "
+            f"or integer ms): {str(exc).splitlines()[0][:200]}"
+        ) from None
+    for i, (t, r) in enumerate(zip(times, rates, strict=True)):
+        if t is None or r is None or not math.isfinite(r):
+            raise InvalidInputError(
+                f"{name}: row {i + 1}: funding_time or funding_rate is empty or not finite"
+            )
+        try:
+            check_timestamp_ms(t)
+        except ValueError as exc:
+            raise InvalidInputError(f"{name}: row {i + 1}: {exc}") from None
     return [_snap(t, name, i + 1) for i, t in enumerate(times)], rates, marks
 
 

@@ -7,15 +7,14 @@ value is an error naming the line.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from btcn.contracts.enums import Signal
-from btcn.data.timeparse import parse_timestamp_ms
+from btcn.data.timeparse import parse_data_timestamp_ms
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import csv_rows
 
 _ACCEPTED = {"BUY": Signal.BUY, "SELL": Signal.SELL, "HOLD": Signal.HOLD}
 
@@ -50,7 +49,7 @@ def parse_signals(data: bytes, name: str) -> Signals:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{name}: not UTF-8 text") from exc
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv_rows(text, name))
     if not rows:
         raise InvalidInputError(f"{name}: the signal file is empty")
     header = [h.strip().lower() for h in rows[0]]
@@ -66,7 +65,7 @@ def parse_signals(data: bytes, name: str) -> Signals:
         if len(row) < 2:
             raise InvalidInputError(f"{name}: line {lineno}: expected 'timestamp,signal'")
         try:
-            ts = parse_timestamp_ms(row[0])
+            ts = parse_data_timestamp_ms(row[0])
         except ValueError as exc:
             raise InvalidInputError(f"{name}: line {lineno}: {exc}") from exc
         raw = row[1].strip().upper()

@@ -11,6 +11,8 @@ def parse_timestamp_ms(text: str) -> int:
     if not value:
         raise ValueError("empty timestamp")
     if value.lstrip("-").isdigit():
+        if len(value) > 17:  # beyond microseconds of year 5000: a typo, and no int64 holds it
+            raise ValueError(f"timestamp {value[:20]}... is out of range")
         number = int(value)
         if number >= 10**14:
             return number // 1000  # microseconds
@@ -22,11 +24,18 @@ def parse_timestamp_ms(text: str) -> int:
         iso = iso[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(iso)
-    except ValueError as exc:
-        raise ValueError(f"not a timestamp: {value!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1000)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return round(moment.timestamp() * 1000)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"not a timestamp: {value[:40]!r}") from exc
+
+
+def parse_data_timestamp_ms(text: str) -> int:
+    """:func:`parse_timestamp_ms` for a row of a data file: also between 2009 and tomorrow."""
+    from btcn.runtime.boundary import check_timestamp_ms
+
+    return check_timestamp_ms(parse_timestamp_ms(text))
 
 
 def iso_utc(ms: int) -> str:

@@ -157,8 +157,21 @@ def _positions(snap: Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-def _load(run_dir: Path) -> tuple[dict[str, list[Any]], list[dict[str, Any]], dict[str, Any]]:
+def _load(
+    run_dir: Path, force: bool
+) -> tuple[dict[str, list[Any]], list[dict[str, Any]], dict[str, Any]]:
     if not (run_dir / "run.json").is_file():
+        if (run_dir / "equity.parquet").exists():
+            # A run folder without its description (a damaged backtest?): starting a history
+            # here would replace its equity curve with one row.
+            raise InvalidInputError(
+                f"{run_dir} holds an equity.parquet but no run.json: not a live history; "
+                "nothing was written",
+                hint="record live snapshots into a folder of their own",
+            )
+        from btcn.runtime.folders import refuse_foreign
+
+        refuse_foreign(run_dir, lambda _: False, "a live history", force=force, option="--run")
         return {"ts_ms": [], **{c: [] for c in EQUITY_COLUMNS}}, [], {}
     from btcn.backtest.outputs import load_run
 
@@ -177,14 +190,14 @@ def _load(run_dir: Path) -> tuple[dict[str, list[Any]], list[dict[str, Any]], di
 
 
 def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = None,
-           execution: ExecutionReport | None = None) -> Recorded:  # fmt: skip
+           execution: ExecutionReport | None = None, force: bool = False) -> Recorded:  # fmt: skip
     """Add a snapshot and/or an execution report to the history in ``run_dir`` and rewrite its
     reports; see the module docstring."""
-    from btcn.backtest.outputs import RunResult, summary_row, write_run
+    from btcn.backtest.outputs import RUN_FILES, RunResult, summary_row, write_run
     from btcn.stages.common import targets_tuple
 
     run_dir = Path(run_dir)
-    eq, trades, meta = _load(run_dir)
+    eq, trades, meta = _load(run_dir, force)
     targets = targets_tuple(settings)
     recorded: list[str] = list(meta.get("recorded_executions", []))
     # histories written before transfers were recorded: every recorded execution traded
@@ -298,5 +311,6 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
         "blocked_trades": [],
     }
     res = RunResult(summary, kpis, equity, trades, [], positions, new_meta)
-    write_run(run_dir, res)
+    # Digests of earlier days stay; every file of the history itself is rewritten.
+    write_run(run_dir, res, force=True, keep=lambda name: name not in RUN_FILES)
     return Recorded(int(nav.shape[0]), added, booked, note)

@@ -9,7 +9,6 @@ clear error naming the file.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from btcn.contracts.limits import load_json
+from btcn.contracts.table_checks import check_nav, check_types, time_ms
 from btcn.contracts.tables import (
     EQUITY_SCHEMA,
     EQUITY_SCHEMA_VERSION,
@@ -32,6 +32,7 @@ from btcn.contracts.tables import (
 )
 from btcn.core import kpis as K
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import read_parquet
 
 EQUITY = "equity.parquet"
 TRADES = "trades.parquet"
@@ -45,7 +46,7 @@ def _read_table(
     path: Path, schema: pa.Schema, kind: str, version: int, v1_missing: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     try:
-        table = pq.read_table(path)
+        table = read_parquet(path)
     except FileNotFoundError as exc:
         raise InvalidInputError(f"{path}: file not found") from exc
     except (pa.ArrowInvalid, OSError) as exc:
@@ -69,13 +70,16 @@ def _read_table(
     if missing:
         raise InvalidInputError(f"{path}: missing column(s) {', '.join(missing)}")
     table = table.select(schema.names)
-    df = table.to_pandas()
-    if pa.types.is_timestamp(table.schema.field("ts").type if "ts" in schema.names else pa.null()):
-        # Epoch milliseconds straight from Arrow: no pandas timezone round trip.
-        unit = table.schema.field("ts").type.unit
-        raw = table.column("ts").cast(pa.int64()).to_numpy().astype(np.int64)
-        mul, div = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}[unit]
-        df["ts_ms"] = raw * mul // div
+    check_types(table, schema, str(path))
+    times = {name: time_ms(table.column(name), str(path), name)
+             for name in ("ts", "ts_ms") if name in schema.names}  # fmt: skip
+    # Times checked above; the frame gets them as plain ms (no pandas timezone round trip).
+    df = table.drop_columns(list(times)).to_pandas(use_threads=False)
+    for name, ms in times.items():
+        df.insert(schema.names.index(name), name, pd.Series(ms).astype("int64")
+                  if name == "ts_ms" else pd.to_datetime(ms, unit="ms", utc=True))  # fmt: skip
+    if "ts" in times:
+        df["ts_ms"] = times["ts"]
     return df
 
 
@@ -106,6 +110,7 @@ class RunFolder:
         )
         if equity.empty:
             raise InvalidInputError(f"{folder / EQUITY}: no rows")
+        check_nav(equity["nav_usdt"].to_numpy(dtype=np.float64), str(folder / EQUITY))
         if not equity["ts_ms"].is_monotonic_increasing:
             raise InvalidInputError(f"{folder / EQUITY}: rows are not sorted by ts")
         if (folder / TRADES).is_file():
@@ -117,7 +122,11 @@ class RunFolder:
         meta: dict[str, Any] = {}
         if (folder / RUN_JSON).is_file():
             try:
-                loaded = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
+                loaded = load_json(
+                    (folder / RUN_JSON).read_text(encoding="utf-8"),
+                    str(folder / RUN_JSON),
+                    allow_nan=True,
+                )
             except (ValueError, OSError) as exc:
                 raise InvalidInputError(f"{folder / RUN_JSON}: not valid JSON ({exc})") from exc
             if not isinstance(loaded, dict) or loaded.get("kind", "backtest_run") != "backtest_run":
@@ -125,8 +134,11 @@ class RunFolder:
             meta = loaded
         summary = None
         if (folder / SUMMARY).is_file():
-            with open(folder / SUMMARY, newline="", encoding="utf-8") as fh:
-                rows = list(csv.DictReader(fh))
+            try:
+                with open(folder / SUMMARY, newline="", encoding="utf-8") as fh:
+                    rows = list(csv.DictReader(fh))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise InvalidInputError(f"{folder / SUMMARY}: unreadable CSV: {exc}") from None
             summary = rows[0] if rows else None
         return cls(folder, equity, trades, meta, summary)
 

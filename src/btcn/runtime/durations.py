@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 _UNITS_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+MAX_DURATION_MS = 100 * 365 * 86_400_000  # a century: longer is a typo, not a setting
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def parse_duration_ms(text: str) -> int:
@@ -15,12 +21,23 @@ def parse_duration_ms(text: str) -> int:
     match = _PATTERN.match(text)
     if not match:
         raise ValueError(
-            f"invalid duration {text!r}: use a number and a unit (ms, s, m, h, d), e.g. '60m'"
+            f"invalid duration {_short(text)}: use a number and a unit (ms, s, m, h, d), e.g. '60m'"
         )
-    value = float(match.group(1)) * _UNITS_MS[match.group(2)]
+    # Decimal, not float: '999…9s' must be refused as too long, not overflow or round.
+    value = Decimal(match.group(1)) * _UNITS_MS[match.group(2)]
+    if value > MAX_DURATION_MS:
+        raise ValueError(f"duration {_short(text)} is longer than 100 years")
     if value != int(value):
-        raise ValueError(f"duration {text!r} is not a whole number of milliseconds")
+        raise ValueError(f"duration {_short(text)} is not a whole number of milliseconds")
     return int(value)
+
+
+def parse_positive_duration_ms(text: str) -> int:
+    """Like :func:`parse_duration_ms`, but zero is refused (a window or timeout of 0 means nothing)."""
+    ms = parse_duration_ms(text)
+    if ms <= 0:
+        raise ValueError(f"duration {text!r} must be longer than zero")
+    return ms
 
 
 def format_duration_ms(ms: int) -> str:

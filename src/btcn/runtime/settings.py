@@ -9,7 +9,6 @@ translate it into explicit parameters.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,10 +21,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from btcn.errors import ConfigError
-from btcn.runtime.durations import parse_duration_ms
+from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
+from btcn.runtime.durations import parse_duration_ms, parse_positive_duration_ms
 
 CONFIG_ENV = "BTCN_CONFIG"
 DEFAULT_CONFIG_FILE = "btcn.toml"
@@ -36,12 +41,20 @@ def _check_duration(value: str) -> str:
     return value
 
 
+def _check_positive_duration(value: str) -> str:
+    parse_positive_duration_ms(value)
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
+PositiveDuration = Annotated[str, AfterValidator(_check_positive_duration)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class StrategySettings(Section):
@@ -50,7 +63,7 @@ class StrategySettings(Section):
     )
     threshold_floor: Fraction = 0.005
     atr_multiplier: Annotated[float, Field(ge=0)] = 0.2
-    atr_window: Duration = "24h"
+    atr_window: PositiveDuration = "24h"
     atr_periods: Annotated[int, Field(ge=1, le=1000)] = 14
     cooldown: Duration = "60m"
     apply_signal_logic: bool = True
@@ -170,9 +183,11 @@ class GateSettings(Section):
     currency_pair: str = "BTC_USDT"
     contract: str = "BTC_USDT"
     settle: str = "usdt"
-    timeout: Duration = "10s"  # per HTTP request
+    timeout: PositiveDuration = "10s"  # per HTTP request
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4  # extra attempts of an idempotent call
-    request_expiry: Duration = "10s"  # x-gate-exptime: Gate refuses an order request after this
+    request_expiry: PositiveDuration = (
+        "10s"  # x-gate-exptime: Gate refuses an order request after this
+    )
     spot_ioc_slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.002  # spot remainder price cap
     reconcile_tolerance_btc: Annotated[float, Field(ge=0, le=0.01)] = 0.00001
     max_plan_age: Duration = "10m"  # refuse to start a live plan older than this
@@ -194,7 +209,7 @@ class BinanceSettings(Section):
     base_url: str = "https://api.binance.com"
     futures_base_url: str = "https://fapi.binance.com"
     symbol: str = "BTCUSDT"
-    timeout: Duration = "10s"
+    timeout: PositiveDuration = "10s"
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
 
     @property
@@ -208,7 +223,7 @@ class TelegramSettings(Section):
     base_url: str = "https://api.telegram.org"
     chat_id: str = ""
     token_secret: str = "TELEGRAM_BOT_TOKEN"  # name passed to get_secret(), never the token
-    timeout: Duration = "10s"
+    timeout: PositiveDuration = "10s"
 
     @property
     def enabled(self) -> bool:
@@ -233,7 +248,7 @@ class InfluxSettings(Section):
     measurement: str = "btcn"
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
     retries: Annotated[int, Field(ge=0, le=10)] = 3
-    timeout: Duration = "10s"
+    timeout: PositiveDuration = "10s"
 
     @property
     def timeout_ms(self) -> int:
@@ -261,7 +276,7 @@ class WatchdogSettings(Section):
     enabled: bool = True
     max_cpu_pct: Annotated[float, Field(gt=0, le=100 * 64)] = 50.0
     max_rss_mb: Annotated[float, Field(gt=0)] = 2048.0
-    check_interval: Duration = "500ms"
+    check_interval: PositiveDuration = "500ms"
     grace: Duration = "10s"  # CPU throttling starts only after a command has run this long
 
     @property
@@ -288,7 +303,9 @@ class SweepSettings(Section):
     scheduler: str = ""  # tcp://HOST:PORT of a Dask scheduler; empty = local processes
     metric: str = "sharpe"  # KPI that ranks points and picks the walk-forward winner
     batch: Annotated[int, Field(ge=0, le=100_000)] = 0  # points per task; 0 = automatic
-    flush_interval: Duration = "2s"  # sweep.parquet is rewritten (atomically) at most this often
+    flush_interval: PositiveDuration = (
+        "2s"  # sweep.parquet is rewritten (atomically) at most this often
+    )
 
     @property
     def flush_interval_ms(self) -> int:
@@ -377,17 +394,16 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if file is not None:
         source = str(file)
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_text_file(file, "config", ConfigError)
         except FileNotFoundError as exc:
             raise ConfigError(f"config file not found: {file}") from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from exc
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+        data = parse_toml(text, str(file), ConfigError)
     try:
         return Settings(**data)
+    except SettingsError as exc:  # a BTCN_* value that is not the JSON its field needs
+        raise ConfigError(env_error_line(exc)) from None
     except ValidationError as exc:
         env_keys = [k for k in os.environ if k.startswith("BTCN_") and k != CONFIG_ENV]
         where = source if not env_keys else f"{source} (or BTCN_* environment)"

@@ -75,6 +75,7 @@ class StateStore:
                     f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                     isolation_level=None,
                 )  # fmt: skip
+                self._check_tables()
                 return
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +98,19 @@ class StateStore:
                 )
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open state store {self.path}: {exc}") from exc
+
+    def _check_tables(self) -> None:
+        # A read-only open creates nothing, so a foreign or damaged file must be refused here,
+        # not by the first query that needs a table.
+        tables = {
+            r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        wanted = {"meta", "rebalances", "executed_plans"}
+        if not wanted <= tables:
+            raise StateError(
+                f"cannot open state store {self.path}: not a btcn state store "
+                f"(no {', '.join(sorted(wanted - tables))} table)"
+            )
 
     def close(self) -> None:
         self._db.close()

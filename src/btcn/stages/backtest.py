@@ -121,7 +121,14 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
 
 
 def run_and_write(req: BacktestRequest, out_dir: Path,
-                  progress_factory: Callable[[int], Callable[[int], None]] | None = None) -> RunResult:  # fmt: skip
+                  progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+                  *, force: bool = False) -> RunResult:  # fmt: skip
+    from btcn.backtest.outputs import is_run_folder
+    from btcn.runtime.folders import check_output_folder, refuse_foreign
+
+    # Refuse an unusable --out before the (long) run, not after it.
+    out = check_output_folder(Path(out_dir))
+    refuse_foreign(out, is_run_folder, "a btcn run folder", force=force)
     result = run(req, progress_factory)
-    write_run(Path(out_dir), result)
+    write_run(out, result, force=force)
     return result

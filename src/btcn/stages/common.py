@@ -107,3 +107,11 @@ def decision_settings_json(settings: Settings) -> str:
         "leverage": settings.backtest.leverage,
     }
     return json.dumps(part, sort_keys=True, separators=(",", ":"))
+
+
+def plan_price_tolerance(settings: Settings) -> float:
+    """How far an order's limit may lie from the plan's P_ref (see :mod:`btcn.core.plan_check`):
+    the price guardrail's deviation plus the worst slippage execution may add to it."""
+    return settings.guardrails.max_price_deviation + max(
+        settings.execution.slippage, settings.gate.spot_ioc_slippage
+    )

@@ -27,6 +27,7 @@ from btcn.core.book import Book
 from btcn.core.ids import client_order_id
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
+from btcn.core.plan_check import check_plan
 from btcn.core.treasury import available_estimate
 from btcn.errors import UsageError
 from btcn.exchange.duplicates import already_executed_report
@@ -39,7 +40,7 @@ from btcn.exchange.paper import (
 )
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
-from btcn.stages.common import fee_rates
+from btcn.stages.common import fee_rates, plan_price_tolerance
 
 PAPER = "paper"
 
@@ -202,6 +203,7 @@ def _report(plan: Plan, digest: str, req: ExecuteRequest, status: str, orders: l
 
 
 def run(req: ExecuteRequest) -> ExecutionReport:
+    check_plan(req.plan, plan_price_tolerance(req.settings))  # before anything is sent or stored
     plan = req.plan
     digest = plan_digest(plan)
     if req.live:

@@ -50,6 +50,7 @@ from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.gate import GateClient
 from btcn.exchange.retry import RetryPolicy
+from btcn.runtime.boundary import read_parquet
 from btcn.runtime.files import atomic_path
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
@@ -167,10 +168,9 @@ def _write_series(path: Path, kind: str, series: Series, meta: dict[bytes, bytes
 def _read_series(path: Path, kind: str, meta: dict[bytes, bytes]) -> Series:
     """The rows a previous fetch wrote; refuses a file of another kind, source or interval."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = read_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(
             f"{path}: exists but is not a readable Parquet file ({type(exc).__name__})",

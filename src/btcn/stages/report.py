@@ -10,9 +10,8 @@ from pathlib import Path
 from btcn.contracts import ExecutionReport, Snapshot
 from btcn.reports.digest import Digest, build_digest, to_markdown
 from btcn.reports.history import Recorded, record
-from btcn.reports.regen import regenerate_missing
+from btcn.reports.regen import write_reports
 from btcn.reports.runfolder import RunFolder
-from btcn.runtime.files import write_text_atomic
 from btcn.runtime.settings import Settings
 
 
@@ -26,6 +25,7 @@ class ReportRequest:
     snapshot: Snapshot | None = None
     execution: ExecutionReport | None = None
     settings: Settings | None = None
+    force: bool = False  # replace digests in an --out-dir that holds other files
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,13 @@ def run(req: ReportRequest) -> ReportResult:
     recorded = None
     if req.snapshot is not None or req.execution is not None:
         recorded = record(req.run_dir, req.settings or Settings(), snapshot=req.snapshot,
-                          execution=req.execution)  # fmt: skip
+                          execution=req.execution, force=req.force)  # fmt: skip
     rf = RunFolder.load(req.run_dir)
-    regenerated = regenerate_missing(rf.path) if req.regenerate else []
     digest = build_digest(rf, req.day)
     out = req.out_dir or rf.path
-    md_path = out / f"digest-{digest.day}.md"
-    json_path = out / f"digest-{digest.day}.json"
+    md_name, json_name = f"digest-{digest.day}.md", f"digest-{digest.day}.json"
     json_text = json.dumps(digest.to_json_dict(), indent=2, allow_nan=False) + "\n"
-    write_text_atomic(md_path, to_markdown(digest))
-    write_text_atomic(json_path, json_text)
-    return ReportResult(digest, regenerated, md_path, json_path, json_text, recorded)
+    markdown = to_markdown(digest)
+    regenerated = write_reports(rf.path, req.out_dir, req.force, req.regenerate,
+                                {md_name: markdown, json_name: json_text})  # fmt: skip
+    return ReportResult(digest, regenerated, out / md_name, out / json_name, json_text, recorded)

@@ -38,6 +38,7 @@ from btcn.runtime import watchdog
 from btcn.runtime.clock import now_ms
 from btcn.runtime.durations import format_duration_ms
 from btcn.runtime.files import write_text_atomic
+from btcn.runtime.folders import check_output_folder, commit_folder, refuse_foreign
 from btcn.runtime.settings import Settings
 from btcn.stages import backtest
 from btcn.sweep import store
@@ -249,6 +250,9 @@ def run(
     out_dir = Path(req.out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file, not a folder")
+    check_output_folder(out_dir)
+    refuse_foreign(out_dir, lambda d: (d / store.SWEEP_PARQUET).is_file(), "a btcn sweep folder",
+                   force=req.overwrite)  # fmt: skip
 
     market = backtest.load_market(backtest.BacktestRequest(
         candles=req.candles, settings=settings, perp=req.perp, funding=req.funding,
@@ -307,6 +311,11 @@ def run(
                           metric=metric, grid=spec.describe(), extra=wf_meta)  # fmt: skip
     all_rows = list(rows)
     saver = _Saver(path, all_rows, param_types, meta, settings.sweep.flush_interval_ms / 1000.0)
+    if any((out_dir / name).exists() for name in DERIVED):
+        # The reports of the previous sweep go, in one swap with the resumable results, before
+        # the first checkpoint: the folder never shows new results beside an old report.
+        with commit_folder(out_dir, keep=lambda n: n not in DERIVED and n != path.name) as tmp:
+            _Saver(tmp / path.name, all_rows, param_types, meta, 0.0).save(force=True)
     guard = watchdog.from_settings(no_cpu_throttle(settings), "btcn sweep")
     todo = [r for r in rows if r["status"] is None]
     period_bars = _bars_per_eval(market, windows, start_ms, end_ms)
@@ -369,23 +378,30 @@ def run(
     if failed:
         warnings.append(f"{failed} evaluation(s) failed; their error is in sweep.parquet")
     wf_summary, wf_table, oos_curve = None, [], None
-    if windows:
-        wf_summary, wf_table, oos_curve = _write_walk_forward(out_dir, windows, rows, test_rows, test_out, chosen,
-                                         points, keys, param_types, metric, wf, market, settings,
-                                         data_digest, warnings)  # fmt: skip
     best = None
     if not windows:
         top = ranked(rows, metric, maximize)
         if top and top[0]["status"] == "ok":
             best = _brief(top[0], keys, metric)
-    result = SweepResult(all_rows, len(points), executed, reused, failed, metric, maximize, keys,
-                         backend_.name, backend_.workers, best, wf_summary, warnings,
-                         wf_table, oos_curve)  # fmt: skip
-    from btcn.sweep import html
+    # The reports are added in one swap; sweep.parquet (saved above) is kept as it is.
+    with commit_folder(out_dir, keep=lambda n: n not in DERIVED) as final:
+        if windows:
+            wf_summary, wf_table, oos_curve = _write_walk_forward(final, windows, rows, test_rows, test_out, chosen,
+                                             points, keys, param_types, metric, wf, market, settings,
+                                             data_digest, warnings)  # fmt: skip
+        result = SweepResult(all_rows, len(points), executed, reused, failed, metric, maximize, keys,
+                             backend_.name, backend_.workers, best, wf_summary, warnings,
+                             wf_table, oos_curve)  # fmt: skip
+        from btcn.sweep import html
 
-    heat = req.heatmap or _default_heatmap(spec)
-    html.write_sweep_html(out_dir / store.SWEEP_HTML, result, heat, req.top, windows)
+        heat = req.heatmap or _default_heatmap(spec)
+        html.write_sweep_html(final / store.SWEEP_HTML, result, heat, req.top, windows)
     return result
+
+
+# Written from sweep.parquet at the end of a sweep; replaced together, never beside other results.
+DERIVED = (store.SWEEP_HTML, store.WALK_FORWARD_PARQUET, store.WALK_FORWARD_JSON,
+           store.OOS_EQUITY_PARQUET)  # fmt: skip
 
 
 def _bars_per_eval(market: Market, windows: list[Window], start_ms: int | None,

@@ -136,12 +136,14 @@ def tune_allocator() -> bool:
 
 
 def init_worker(market: Market) -> None:
-    """Pool initializer: keep the market; leave Ctrl-C to the parent (it stops the pool)."""
+    """Pool initializer: keep the market; leave Ctrl-C and SIGTERM to the parent (it stops the
+    pool and commits or discards the output folder)."""
     import signal
 
     _WORKER["market"] = market
     tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def run_batch_in_worker(tasks: list[Task], evaluate: Evaluate) -> list[Outcome]:

@@ -34,7 +34,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from btcn.errors import ConfigError
+from btcn.runtime.boundary import parse_toml
 from btcn.runtime.settings import Settings
 
 SWEEPABLE = ("strategy", "fees", "guardrails", "backtest")
@@ -173,10 +173,7 @@ def _distribution(source: str, key: str, spec: dict[str, Any]) -> Distribution:
 
 def parse_grid(text: str, source: str = "grid") -> GridSpec:
     """Parse the grid file's text; raise ConfigError naming the file and the key at fault."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from exc
+    data = parse_toml(text, source, ConfigError)
     unknown = sorted(set(data) - {"grid", "random", "fixed"})
     if unknown:
         raise ConfigError(

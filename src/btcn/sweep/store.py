@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from btcn.contracts.tables import SUMMARY_COLUMNS
 from btcn.errors import InvalidInputError
+from btcn.runtime.boundary import read_parquet
 from btcn.runtime.files import atomic_path
 
 SWEEP_PARQUET = "sweep.parquet"
@@ -120,7 +121,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        table = pq.read_table(path)
+        table = read_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInputError(f"{path}: unreadable sweep file: {exc}") from exc
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
