@@ -17,7 +17,8 @@ the planner); each is capped, when applied, by what the source wallet then has a
 
 A decision is due when a leg drifted beyond ``thr`` (or, in book mode, the net delta beyond
 ``max_delta_drift``) and the cooldown is over, or -- cooldown or not -- when the treasury wants a
-transfer-only plan (:func:`btcn.core.treasury.transfer_due`).
+transfer-only plan (:func:`btcn.core.treasury.transfer_due`, scanned as
+:class:`btcn.core.treasury.TransferLines`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import PlannerParams, decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
-from btcn.core.treasury import Transfer, TreasuryFloats, available_estimate, transfer_due
+from btcn.core.treasury import Transfer, TransferLines, TreasuryFloats, available_estimate
 from btcn.exchange.paper import FeeRates
 
 F64 = npt.NDArray[np.float64]
@@ -166,6 +167,8 @@ class Engine:
         self.book_mode = params.planner.rebalance == "book"
         self.mdd = params.planner.max_delta_drift
         self.after: list[Transfer] = []  # the decided plan's after_orders transfers
+        self._lines_for: valuation.FloatBook | None = None
+        self._lines_cache: TransferLines | None = None
         # funding settlements inside [first, stop)
         fb = market.funding_bar
         sel = (fb >= first) & (fb < stop)
@@ -248,7 +251,7 @@ class Engine:
         nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         if not nav > 0:
             return False
-        if self.tf is not None and bool(self._transfer_due(fb, pp)):
+        if self.tf is not None and self._lines(fb).due(pp):
             return True
         if cooling:
             return False
@@ -265,10 +268,14 @@ class Engine:
         """The book-level trigger: ``|net delta| * P_ref / NAV > max_delta_drift``."""
         return abs(valuation.net_delta_btc(fb) * p_ref / nav) > self.mdd
 
-    def _transfer_due(self, fb: valuation.FloatBook, pp: F64 | float) -> F64:
-        assert self.tf is not None
-        return transfer_due(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
-                            fb.short_entry_usdt, pp, self.tf)  # fmt: skip
+    def _lines(self, fb: valuation.FloatBook) -> TransferLines:
+        """The treasury's rules for the current book as lines in the mark (cached per book)."""
+        if self._lines_for is not fb:
+            assert self.tf is not None
+            self._lines_cache = TransferLines.of(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt,
+                                                 fb.short_btc, fb.short_entry_usdt, self.tf)  # fmt: skip
+            self._lines_for = fb
+        return self._lines_cache
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, naive: bool = False) -> EngineOutput:
@@ -310,14 +317,16 @@ class Engine:
         thr = m.thr[sl]
         trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wl, self.t[1], thr)
         trig |= valuation.beyond(wsh, self.t[2], thr)
-        if self.book_mode:
+        if self.book_mode and valuation.net_delta_btc(fb) != 0:
             with np.errstate(divide="ignore", invalid="ignore"):
                 trig |= self._delta_beyond(fb, ps, nav)
         if self.last_rebalance_ms is not None:
             close_ms = m.open_ms[sl] + m.bar_ms
             trig &= close_ms >= self.last_rebalance_ms + self.p.planner.cooldown_ms
-        if self.tf is not None and fb.long_btc + fb.short_btc > 0:
-            trig |= self._transfer_due(fb, pp)
+        if self.tf is not None:
+            lines = self._lines(fb)
+            if lines.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
+                trig |= lines.due_array(pp)
         trig &= nav > 0
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)

@@ -65,28 +65,44 @@ def project(
     perp_fee: Decimal,
 ) -> Book:
     """``book`` after every order filled in full at its limit price (closes first, so a realise
-    pair on the short leg never flips it)."""
+    pair on the short leg never flips it). The perp arithmetic is the position tracker's
+    (average entry on adds, PnL realised on reductions), written out: the planner calls this on
+    every decision."""
+    if not orders:
+        return book
+    spot_usdt, spot_btc, wallet = book.spot_usdt, book.spot_btc, book.futures_usdt
+    legs = {
+        Leg.BTC_PERP_LONG: [book.long_contracts * mult, book.long_entry_usdt, 1],
+        Leg.BTC_PERP_SHORT: [book.short_contracts * mult, book.short_entry_usdt, -1],
+    }
     ordered = sorted(orders, key=lambda o: o.action not in (Action.CLOSE_LONG, Action.CLOSE_SHORT))
     for o in ordered:
         buy = SIDE_OF[o.action].value == "BUY"
         q, px = o.qty_btc, o.limit_price_usdt
         if o.leg is Leg.BTC_SPOT:
             if buy:
-                book = replace(
-                    book,
-                    spot_usdt=book.spot_usdt - q * px,
-                    spot_btc=book.spot_btc + spot_btc_received(q, spot_fee),
-                )
+                spot_usdt -= q * px
+                spot_btc += spot_btc_received(q, spot_fee)
             else:
-                book = replace(
-                    book,
-                    spot_usdt=book.spot_usdt + q * px * (ONE - spot_fee),
-                    spot_btc=book.spot_btc - q,
-                )
+                spot_usdt += q * px * (ONE - spot_fee)
+                spot_btc -= q
             continue
-        book, _ = apply_perp(book, o.leg, buy, q, px, mult)
-        book = replace(book, futures_usdt=book.futures_usdt - q * px * perp_fee)
-    return book
+        pos = legs[o.leg]
+        qty, entry, direction = pos
+        if (1 if buy else -1) == direction:  # adds to the side
+            new = qty + q
+            pos[1] = px if qty == 0 else (entry * qty + px * q) / new
+            pos[0] = new
+        else:
+            if q > qty:
+                raise ValueError(f"{o.action} of {q} BTC exceeds the {o.leg} position")
+            wallet += (px - entry) * q * direction
+            pos[0] = qty - q
+            if pos[0] == 0:
+                pos[1] = ZERO
+        wallet -= q * px * perp_fee
+    (lq, le, _), (sq, se, _) = legs[Leg.BTC_PERP_LONG], legs[Leg.BTC_PERP_SHORT]
+    return Book(spot_usdt, spot_btc, wallet, lq / mult, le, sq / mult, se)
 
 
 def net_delta_btc(book: Book, mult: Decimal) -> Decimal:

@@ -238,3 +238,75 @@ def transfer_due(
     due = (equity < low) | guard
     due = due | ((equity > high) & (sweep >= np.maximum(tf.transfer_band * target, 1.0)))
     return due & (exposure > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLines:
+    """:func:`transfer_due` of one book, decomposed: every rule is a sign test of a line
+    ``alpha + beta * p`` in the mark ``p`` (equity, margin, the liquidation-guard equity and the
+    sweep's levels are all linear in ``p`` for fixed positions). ``single``: due when any line is
+    ``< 0``; ``sweep``: due when every line is ``>= 0`` (the first strictly ``> 0``).
+
+    A line is monotone, so over a stretch of bars it can only change sign between the stretch's
+    lowest and highest mark: :meth:`maybe` answers from those two prices and the backtester scans
+    the stretch bar by bar only when a transfer may be due in it."""
+
+    single: tuple[tuple[float, float], ...]
+    sweep: tuple[tuple[float, float], ...]
+    active: bool
+
+    @classmethod
+    def of(cls, wallet: float, long_btc: float, long_entry: float, short_btc: float,
+           short_entry: float, tf: TreasuryFloats) -> TransferLines:  # fmt: skip
+        x = long_btc + short_btc
+        u0 = short_entry * short_btc - long_entry * long_btc
+        u1 = long_btc - short_btc
+        mu = x / tf.leverage  # initial margin per unit of mark
+        tau = mu * (1.0 + tf.margin_buffer)  # target
+        lam = max(tau * (1.0 - tf.transfer_band), mu)  # low
+        b = u1 - tf.k * x
+        d = tf.min_liquidation_distance
+        omega = 1.0 + d if b < 0 else max(1.0 - d, 0.0)  # the adverse move of the guard
+        aim = max(tau, u1 - b * omega)  # e_liq = (u1 - b * omega) * p
+        eta = max(tau * (1.0 + tf.transfer_band), aim)  # high
+        band = tf.transfer_band * tau
+        a = wallet + u0  # equity = a + u1 * p
+        single = ((a, u1 - lam), (a, b * omega))
+        sweep = (
+            (a, u1 - eta),  # equity > high (strict)
+            (a, u1 - aim - band),  # equity - aim >= band * target
+            (a - 1.0, u1 - aim),  # equity - aim >= 1
+            (a, u1 - mu - band),  # available (with unrealised loss) >= band * target
+            (a - 1.0, u1 - mu),
+            (wallet, -mu - band),  # available (no unrealised profit) >= band * target
+            (wallet - 1.0, -mu),
+        )
+        return cls(single, sweep, x > 0)
+
+    def due(self, p: float) -> bool:
+        if not self.active:
+            return False
+        if any(al + be * p < 0 for al, be in self.single):
+            return True
+        (a0, b0), *rest = self.sweep
+        return a0 + b0 * p > 0 and all(al + be * p >= 0 for al, be in rest)
+
+    def maybe(self, lo: float, hi: float) -> bool:
+        """Whether :meth:`due` can hold for some mark in ``[lo, hi]``."""
+        if not self.active:
+            return False
+        if any(min(al + be * lo, al + be * hi) < 0 for al, be in self.single):
+            return True
+        return all(max(al + be * lo, al + be * hi) >= 0 for al, be in self.sweep)
+
+    def due_array(self, p: F) -> F:
+        out = np.zeros(np.shape(p), dtype=bool)
+        if not self.active:
+            return out
+        for al, be in self.single:
+            out |= al + be * p < 0
+        (a0, b0), *rest = self.sweep
+        sw = a0 + b0 * p > 0
+        for al, be in rest:
+            sw &= al + be * p >= 0
+        return out | sw
