@@ -281,9 +281,8 @@ def load_run(run_dir: Path) -> RunResult:
         positions = load_json((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"),
                               str(run_dir / OPEN_POSITIONS), allow_nan=True)  # fmt: skip
     except FileNotFoundError as exc:
-        raise InvalidInputError(
-            f"{run_dir}: missing {Path(exc.filename).name}; is this a btcn run folder?"
-        ) from exc
+        name = Path(exc.filename).name if exc.filename else "a file"
+        raise InvalidInputError(f"{run_dir}: missing {name}; is this a btcn run folder?") from exc
     except (json.JSONDecodeError, pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{run_dir}: unreadable run file: {exc}") from exc
     if (not isinstance(meta, dict) or meta.get("kind") != "backtest_run"

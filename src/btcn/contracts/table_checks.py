@@ -46,8 +46,17 @@ def time_ms(column: Any, source: str, name: str) -> np.ndarray:
         with np.errstate(over="ignore"):
             ms = raw * mul // div if mul == 1 else raw.astype(object) * mul
         ms = np.asarray(ms)
-    else:
+    elif pa.types.is_integer(typ):
         ms = column.cast(pa.int64()).to_numpy()
+    else:
+        values = column.cast(pa.float64()).to_numpy()
+        finite = np.isfinite(values)
+        bad = np.flatnonzero(~finite | (values != np.round(np.where(finite, values, 0))))
+        if bad.size:
+            raise InvalidInputError(
+                f"{source}: column {name} row {int(bad[0]) + 1} is not a whole number of ms"
+            )
+        ms = values
     bad = np.flatnonzero((ms < MIN_TS_MS) | (ms > MAX_ARTIFACT_TS_MS))
     if bad.size:
         raise InvalidInputError(
