@@ -44,6 +44,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     stdin: str | None = None
     json_stdout: bool = True
+    exit_code: int | None = None  # set by run_case
 
 
 # --- value and byte mutations -----------------------------------------------------------------
@@ -528,7 +529,7 @@ def run_case(case: Case, work: Path, corpus: Corpus) -> list[str]:
         problems.append(f"uncaught {type(res.exception).__name__}: {res.exception}")
     if "Traceback" in res.stderr or "Traceback" in res.stdout:
         problems.append("traceback shown")
-    code = res.exit_code
+    code = case.exit_code = res.exit_code
     if code not in DOCUMENTED:
         problems.append(f"exit {code} is not in the documented table")
     elif code not in case.allowed:

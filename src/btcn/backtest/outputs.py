@@ -293,8 +293,9 @@ def load_run(run_dir: Path) -> RunResult:
     source = str(run_dir / EQUITY_PARQUET)
     check_types(table, EQUITY_SCHEMA, source)
     check_types(trades_t, TRADES_SCHEMA, str(run_dir / TRADES_PARQUET))
-    if "ts" not in table.column_names or "nav_usdt" not in table.column_names:
-        raise InvalidInputError(f"{source}: missing column(s) ts, nav_usdt")
+    missing = [n for n in EQUITY_SCHEMA.names if n not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"{source}: missing column(s) {', '.join(missing)}")
     eq = {"ts_ms": time_ms(table.column("ts"), source, "ts")}
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))
