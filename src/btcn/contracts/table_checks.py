@@ -33,6 +33,8 @@ def check_types(table: pa.Table, schema: pa.Schema, source: str) -> None:
             actual = table.schema.field(f.name).type
             if not _compatible(actual, f.type):
                 raise InvalidInputError(f"{source}: column {f.name} is {actual}, expected {f.type}")
+            if pa.types.is_string(f.type) and table.column(f.name).null_count:
+                raise InvalidInputError(f"{source}: column {f.name} has empty values")
 
 
 def time_ms(column: Any, source: str, name: str) -> np.ndarray:
