@@ -20,7 +20,7 @@ from error_inventory import key_phrase, messages
 AREAS = [
     (
         "Reading files and streams (exit 3)",
-        ("cli/console.py", "contracts/", "data/inputs.py"),
+        ("cli/console.py", "contracts/", "data/inputs.py", "runtime/boundary.py"),
         "A path is wrong, a file is not what the command expects, or the previous stage of a pipe "
         "failed and sent nothing.",
     ),
@@ -53,7 +53,7 @@ AREAS = [
     ),
     (
         "Paper and live execution (exits 2, 3, 6, 7)",
-        ("stages/execute.py", "exchange/live.py"),
+        ("stages/execute.py", "exchange/live.py", "core/plan_check.py"),
         "btcn refused to send, or the venue did not do what was asked. Nothing is ever sent twice: "
         "after fixing the cause, re-run the same plan.",
     ),
@@ -93,6 +93,13 @@ AREAS = [
         "State store and resources (exits 3, 9)",
         ("runtime/state.py", "runtime/watchdog.py"),
         "The SQLite state store or the machine's resources stopped the command.",
+    ),
+    (
+        "Output folders (exit 3)",
+        ("runtime/folders.py",),
+        "An --out/--out-dir/--run folder cannot be written as one unit, or holds files btcn did "
+        "not write. btcn builds every output folder beside it and swaps it in whole, so an "
+        "interrupted or failed command leaves the previous contents untouched.",
     ),
 ]
 
@@ -315,6 +322,42 @@ ADVICE = {
     "influx v2 needs a token (secret [influx] token_secret": "Provide the token secret named by [influx] token_secret.",
     "telegram sendMessage failed: HTTP": "Check the bot token and chat_id; Telegram's answer is shown.",
     "telegram: [telegram] chat_id is empty": "Set [telegram] chat_id.",
+    # limits at the boundary (issue 12)
+    "JSON nested deeper than": "btcn artefacts nest a few levels; a document nested deeper than 64 levels is refused unread. Regenerate the file.",
+    "invalid JSON number": "NaN, Infinity and integers of thousands of digits are not JSON numbers; regenerate the file.",
+    "must be a finite positive number (at most 1e18), got": "The plan was edited by hand or damaged: make a fresh plan.",
+    "plan: weights must list each of BTC_SPOT, BTC_PERP_LONG, BTC_PERP_SHORT once": "The plan's starting book is incomplete: make a fresh plan.",
+    "a second order for the same leg": "The plan file was edited by hand; make a fresh plan.",
+    "is not for this leg": "The plan file was edited by hand; make a fresh plan.",
+    "contradicts action": "The plan file was edited by hand; make a fresh plan.",
+    "venue_unit must be": "Spot orders are in BTC, perp orders in contracts: make a fresh plan.",
+    "is not a multiple of the venue step": "Quantities must be on spot_spec.step_btc / perp_spec.step_contracts: make a fresh plan.",
+    "does not match qty_venue": "A perp order's qty_btc must be qty_venue x multiplier_btc (spot: equal): make a fresh plan.",
+    "limit price": "An order's limit lies further from P_ref than [guardrails] max_price_deviation plus the slippage: make a fresh plan.",
+    "amount_usdt must be a finite positive number": "A transfer of the plan has no sane amount: make a fresh plan.",
+    "is not a time between 2009-01-01 and tomorrow": "A row's time is before 2009 or in the future (a unit or digit error): fix the file.",
+    "column": "A column of the Parquet file has the wrong type or empty values: regenerate the file.",
+    "infinite": "A price or volume is infinite at that bar: the file is corrupt; re-download it.",
+    "is not numeric": "Write the OHLCV columns as numbers (as `btcn fetch candles` does).",
+    "funding rate is infinite": "Fix or drop the row.",
+    "Parquet funding columns must be numbers (funding_time a timestamp or integer ms": "Write funding Parquet as `btcn fetch funding` does.",
+    "funding_time or funding_rate is empty or not finite": "Every funding row needs a time and a finite rate; fix or drop the row.",
+    "malformed CSV (a field over": "A field is longer than 128 KiB or a quote is not closed: the file is not a data file of btcn; fix it.",
+    "unreadable CSV": "summary.csv is damaged; delete it and run `btcn report` to regenerate it.",
+    "run.json": "A setting or result is NaN or infinite: fix the settings (btcn.toml refuses nan/inf).",
+    "has empty values": "A time column has empty values: the run folder is damaged; re-run the backtest.",
+    "is not a time between 2009 and 2100": "A time of the run folder is out of range: the file is damaged; re-run the backtest.",
+    "nav_usdt is not a finite number at row": "equity.parquet holds a NaN or infinite NAV: the file is damaged; re-run the backtest.",
+    "a run's NAV must stay positive": "A NAV of zero or less cannot be reported or audited: the file is damaged; re-run the backtest.",
+    "expected": "The run folder's file has a column of the wrong type: it was not written by btcn; re-run the backtest.",
+    "is not a whole number of ms": "A time column holds fractions or NaN: the file is damaged; re-run the backtest.",
+    "holds an equity.parquet but no run.json: not a live history; nothing was written": "That folder holds a run (its run.json is missing): record the live history into a folder of its own.",
+    "give a folder name (the current folder is not one": "Name the output folder (e.g. --out run/jan).",
+    "contains the current folder; give a folder of its own": "btcn replaces the whole output folder: give a folder below the current one.",
+    "is not empty and is not": "Choose a new folder, or pass --force (backtest, report) / --overwrite (sweep) to write btcn's files there; other files are kept.",
+    "cannot write beside it": "btcn builds the new folder beside the old one: make the parent folder writable.",
+    "which is a file": "A part of the path is a file: choose another path.",
+    "not a btcn state store (no": "The file is an SQLite database of something else: check [state] path / --state.",
     # state / resources
     "cannot open state store": "The file is not a btcn state store (or is damaged); check [state] path / --state.",
     "is locked by another btcn process": "Another btcn command is writing the state store; retry when it is done.",

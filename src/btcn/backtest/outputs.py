@@ -298,9 +298,8 @@ def load_run(run_dir: Path) -> RunResult:
         positions = load_json((run_dir / OPEN_POSITIONS).read_text(encoding="utf-8"),
                               str(run_dir / OPEN_POSITIONS), allow_nan=True)  # fmt: skip
     except FileNotFoundError as exc:
-        raise InvalidInputError(
-            f"{run_dir}: missing {Path(exc.filename).name}; is this a btcn run folder?"
-        ) from exc
+        name = Path(exc.filename).name if exc.filename else "a file"
+        raise InvalidInputError(f"{run_dir}: missing {name}; is this a btcn run folder?") from exc
     except (json.JSONDecodeError, pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{run_dir}: unreadable run file: {exc}") from exc
     if (not isinstance(meta, dict) or meta.get("kind") != "backtest_run"
@@ -311,8 +310,9 @@ def load_run(run_dir: Path) -> RunResult:
     source = str(run_dir / EQUITY_PARQUET)
     check_types(table, EQUITY_SCHEMA, source)
     check_types(trades_t, TRADES_SCHEMA, str(run_dir / TRADES_PARQUET))
-    if "ts" not in table.column_names or "nav_usdt" not in table.column_names:
-        raise InvalidInputError(f"{source}: missing column(s) ts, nav_usdt")
+    missing = [n for n in EQUITY_SCHEMA.names if n not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"{source}: missing column(s) {', '.join(missing)}")
     eq = {"ts_ms": time_ms(table.column("ts"), source, "ts")}
     for name in table.column_names[1:]:
         eq[name] = column_numpy(table.column(name))

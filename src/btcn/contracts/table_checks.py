@@ -33,6 +33,8 @@ def check_types(table: pa.Table, schema: pa.Schema, source: str) -> None:
             actual = table.schema.field(f.name).type
             if not _compatible(actual, f.type):
                 raise InvalidInputError(f"{source}: column {f.name} is {actual}, expected {f.type}")
+            if pa.types.is_string(f.type) and table.column(f.name).null_count:
+                raise InvalidInputError(f"{source}: column {f.name} has empty values")
 
 
 def time_ms(column: Any, source: str, name: str) -> np.ndarray:
@@ -46,8 +48,17 @@ def time_ms(column: Any, source: str, name: str) -> np.ndarray:
         with np.errstate(over="ignore"):
             ms = raw * mul // div if mul == 1 else raw.astype(object) * mul
         ms = np.asarray(ms)
-    else:
+    elif pa.types.is_integer(typ):
         ms = column.cast(pa.int64()).to_numpy()
+    else:
+        values = column.cast(pa.float64()).to_numpy()
+        finite = np.isfinite(values)
+        bad = np.flatnonzero(~finite | (values != np.round(np.where(finite, values, 0))))
+        if bad.size:
+            raise InvalidInputError(
+                f"{source}: column {name} row {int(bad[0]) + 1} is not a whole number of ms"
+            )
+        ms = values
     bad = np.flatnonzero((ms < MIN_TS_MS) | (ms > MAX_ARTIFACT_TS_MS))
     if bad.size:
         raise InvalidInputError(

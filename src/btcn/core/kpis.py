@@ -90,7 +90,10 @@ def max_drawdown(nav: npt.NDArray[np.float64], start: float | None = None) -> fl
 def cagr(nav_start: float, nav_end: float, days: float) -> float:
     if days <= 0 or nav_start <= 0 or nav_end <= 0:
         return math.nan
-    return (nav_end / nav_start) ** (ANNUALISATION_DAYS / days) - 1.0
+    try:
+        return (nav_end / nav_start) ** (ANNUALISATION_DAYS / days) - 1.0
+    except OverflowError:  # a growth too large to annualise (e.g. two days of a 1e13x NAV)
+        return math.inf
 
 
 @dataclass(frozen=True, slots=True)

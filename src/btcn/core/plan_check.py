@@ -16,7 +16,8 @@ hand, produced by another tool, or damaged:
   (``execute`` uses ``guardrails.max_price_deviation + max(execution.slippage,
   gate.spot_ioc_slippage)``), since ``btcn plan`` prices orders at the venue's quotes, which the
   guardrail keeps that close to ``P_ref``;
-* ``weights`` list each leg once (the executor reads the starting book from them);
+* ``weights`` list each leg once, with a positive price (the executor reads the starting book
+  and the marks from them);
 * when the plan carries ``transfers`` (schema version 2), each amount is finite and positive.
 """
 
@@ -60,6 +61,9 @@ def check_plan(plan: Plan, max_price_deviation: float) -> None:
         raise InvalidInputError(
             "plan: weights must list each of BTC_SPOT, BTC_PERP_LONG, BTC_PERP_SHORT once"
         )
+    if plan.orders:
+        for w in plan.weights:
+            _positive(w.price_usdt, f"weights ({w.leg.value}) price_usdt")
     seen: set[Leg] = set()
     for i, o in enumerate(plan.orders):
         where = f"orders[{i}] ({o.leg.value} {o.action.value})"
