@@ -104,8 +104,9 @@ def test_a_version_1_run_folder_gives_n_a(run: Path) -> None:
 
 
 def test_report_command_writes_the_figures(run: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["report", "--run", str(run), "--out-dir", str(tmp_path)])
+    digests = tmp_path / "digests"  # a new folder: report refuses to write into a foreign one
+    res = CliRunner().invoke(app, ["report", "--run", str(run), "--out-dir", str(digests)])
     assert res.exit_code == 0, res.output
-    doc = json.loads((tmp_path / "digest-2025-01-03.json").read_text())
+    doc = json.loads((digests / "digest-2025-01-03.json").read_text())
     assert doc["schema_version"] == 2 and doc["liq_distance"] == pytest.approx(0.40)
     assert "Liquidation distance" in res.stderr
