@@ -7,7 +7,8 @@ hand, produced by another tool, or damaged:
 * every order's ``qty_venue``, ``qty_btc``, ``limit_price_usdt`` and ``notional_usdt`` are finite,
   positive and at most 1e18;
 * ``leg``, ``side`` and ``venue_unit`` agree with ``action`` (``LEG_OF``/``SIDE_OF``; spot in BTC,
-  perps in contracts), and no leg has two orders;
+  perps in contracts), and no leg has two orders — except the short's realise pair: one
+  ``purpose = "realise"`` CLOSE_SHORT beside the leg's rebalance order;
 * ``qty_venue`` is a whole multiple of the venue step (``spot_spec.step_btc`` or
   ``perp_spec.step_contracts``), and for a perp ``qty_btc = qty_venue * multiplier_btc``
   (for spot, ``qty_btc = qty_venue``);
@@ -64,12 +65,15 @@ def check_plan(plan: Plan, max_price_deviation: float) -> None:
     if plan.orders:
         for w in plan.weights:
             _positive(w.price_usdt, f"weights ({w.leg.value}) price_usdt")
-    seen: set[Leg] = set()
+    seen: set[tuple[Leg, str]] = set()
     for i, o in enumerate(plan.orders):
         where = f"orders[{i}] ({o.leg.value} {o.action.value})"
-        if o.leg in seen:
+        purpose = getattr(o, "purpose", "rebalance")
+        if (o.leg, purpose) in seen:
             raise InvalidInputError(f"plan: {where}: a second order for the same leg")
-        seen.add(o.leg)
+        seen.add((o.leg, purpose))
+        if purpose == "realise" and o.action.value != "CLOSE_SHORT":
+            raise InvalidInputError(f"plan: {where}: a realise order must be a CLOSE_SHORT")
         if LEG_OF[o.action] is not o.leg:
             raise InvalidInputError(f"plan: {where}: action {o.action.value} is not for this leg")
         if SIDE_OF[o.action] is not o.side:
