@@ -1,0 +1,184 @@
+"""Sending: the PostOnly phase, then the market remainders; every intent journaled first."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any, Literal
+
+from btcn.contracts import Leg
+from btcn.errors import ExchangeError
+from btcn.exchange import translate as tr
+from btcn.exchange.errors import (
+    AuthError,
+    ClockSkewError,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+    TransportError,
+    UncertainOrderError,
+)
+from btcn.exchange.journal import Attempt, LegRun, attempt_cid, market_of
+from btcn.exchange.live.base import MAX_MARKET_ATTEMPTS, RESUME_HINT, ExecutorBase
+
+log = logging.getLogger("btcn.exchange.live")
+
+
+class Phases(ExecutorBase):
+    # --- sending ------------------------------------------------------------------------------------
+    def _new_attempt(self, run: LegRun, phase: Literal["p", "m"], qty: Decimal) -> Attempt:
+        o = run.order
+        number = 1 if phase == "p" else len(run.markets) + 1
+        cid = attempt_cid(self.digest, o.leg, phase, number)
+        if o.leg is Leg.BTC_SPOT:
+            price = o.limit_price_usdt if phase == "p" else self._spot_ioc_price(o.side)
+            body = tr.spot_order_body(text=cid, pair=self.pair, side=o.side, amount_btc=qty,
+                                      price=price, tif="poc" if phase == "p" else "ioc")  # fmt: skip
+        else:
+            body = tr.futures_order_body(
+                text=cid, contract=self.contract, action=o.action, contracts=qty,
+                price=o.limit_price_usdt if phase == "p" else None, tif="poc",
+            )  # fmt: skip
+        exptime = self.gate.venue_now_ms() + self.gs.request_expiry_ms
+        return Attempt(cid, o.leg, phase, number, body, exptime)
+
+    def _send(self, attempts: list[Attempt]) -> None:
+        """Journal every intent (durably), then send one batch per market."""
+        self._journal([(a.cid, "intent", {
+            "leg": a.leg.value, "phase": a.phase, "number": a.number, "body": a.body,
+            "exptime_ms": a.exptime_ms,
+        }) for a in attempts])  # fmt: skip
+        for a in attempts:
+            self.legs[a.leg].attempts.append(a)
+            self.by_cid[a.cid] = a
+        for market in ("spot", "futures"):
+            batch = [a for a in attempts if market_of(a.leg) == market]
+            if batch:
+                self._send_batch(market, batch)
+
+    def _send_batch(self, market: str, batch: list[Attempt]) -> None:
+        bodies = [a.body for a in batch]
+        exptime = min(a.exptime_ms for a in batch)
+        log.info("sending %s", ", ".join(f"{a.cid} {a.body.get('time_in_force') or a.body['tif']}"
+                                         for a in batch))  # fmt: skip
+        try:
+            if market == "spot":
+                results: list[Any] = self.gate.create_spot_batch(bodies, exptime)
+            else:
+                results = self.gate.create_futures_batch(bodies, exptime)
+        except ExchangeError as exc:
+            outcome = _create_outcome(exc)
+            names = ", ".join(a.cid for a in batch)
+            if outcome == "ambiguous":
+                for a in batch:
+                    a.state = "ambiguous"
+                self._journal([(a.cid, "ambiguous", {"error": exc.message}) for a in batch])
+                log.warning("outcome of %s unknown (%s): looking the orders up", names, exc.message)
+                for a in batch:
+                    self._resolve_after_send(a)
+                return
+            if outcome == "rejected":
+                label = getattr(exc, "label", "")
+                for a in batch:
+                    a.state = "rejected"
+                    a.label = label
+                self._journal([(a.cid, "rejected", {"label": label, "message": exc.message})
+                               for a in batch])  # fmt: skip
+                log.warning("%s rejected: %s", names, exc.message)
+                return
+            # Provably not executed (expired deadline, 429 after retries, auth, no connection).
+            for a in batch:
+                a.state = "absent"
+            self._journal([(a.cid, "absent", {"reason": exc.message}) for a in batch])
+            if outcome == "absent_stop":
+                raise
+            log.warning("%s not placed: %s", names, exc.message)
+            return
+        if len(results) != len(batch):
+            raise UncertainOrderError(
+                f"gate answered {len(results)} results for {len(batch)} orders", hint=RESUME_HINT
+            )
+        for a, res in zip(batch, results, strict=True):
+            if res.text and res.text != a.cid:
+                raise UncertainOrderError(
+                    f"batch answer out of order ({res.text} for {a.cid})", hint=RESUME_HINT
+                )
+            if not res.succeeded:
+                a.state = "rejected"
+                a.label = res.label
+                self._journal([(a.cid, "rejected", {"label": res.label,
+                                                    "message": getattr(res, "message", "") or
+                                                    getattr(res, "detail", "")})])  # fmt: skip
+                log.info("%s rejected: %s", a.cid, res.label)
+                continue
+            order = tr.spot_order(res) if market == "spot" else tr.futures_order(res)
+            a.order_id = order.order_id
+            a.state = "acked"
+            self._journal([(a.cid, "ack", {"order_id": order.order_id, "open": order.is_open,
+                                           "filled": str(order.filled_venue)})])  # fmt: skip
+            if not order.is_open:
+                self._final(a, order)
+
+    def _post_only_phase(self) -> None:
+        todo = [run for run in self.legs.values() if run.post is None]
+        if not todo:
+            return
+        attempts = [self._new_attempt(run, "p", run.order.qty_venue) for run in todo]
+        started = self.clock.now_ms()
+        self._send(attempts)
+        resting = [a for a in attempts if a.state == "acked"]
+        if resting:
+            window = self.settings.execution.post_only_window_ms
+            wait_ms = started + window - self.clock.now_ms()
+            if wait_ms > 0:
+                log.info("PostOnly orders resting; waiting %.1f s", wait_ms / 1000)
+                self.clock.sleep(wait_ms / 1000)
+            for a in resting:
+                self._settle(a)
+
+    def _market_min_ok(self, run: LegRun, qty: Decimal) -> bool:
+        if run.order.leg is Leg.BTC_SPOT:
+            assert self.pair_rules is not None
+            spec = tr.spot_spec(self.pair_rules)
+            return qty >= spec.min_qty_btc and qty * run.order.limit_price_usdt >= \
+                spec.min_notional_usdt  # fmt: skip
+        assert self.contract_rules is not None
+        return qty >= tr.to_dec(self.contract_rules.order_size_min)
+
+    def _market_phase(self) -> None:
+        for _ in range(MAX_MARKET_ATTEMPTS + 1):  # the last round only notes what is left
+            todo: list[tuple[LegRun, Decimal]] = []
+            for run in self.legs.values():
+                qty = self._to_send(run)
+                if qty <= 0:
+                    continue
+                if len(run.markets) >= MAX_MARKET_ATTEMPTS:
+                    note = f"market remainder not placed after {MAX_MARKET_ATTEMPTS} tries"
+                    if note not in run.detail:
+                        run.detail.append(note)
+                    continue
+                if not self._market_min_ok(run, qty):
+                    note = f"remainder {qty} below the venue minimum: not sent"
+                    if note not in run.detail:
+                        run.detail.append(note)
+                    continue
+                todo.append((run, qty))
+            if not todo:
+                return
+            self._send([self._new_attempt(run, "m", qty) for run, qty in todo])
+
+
+def _create_outcome(exc: Exception) -> str:
+    """What a failed create means: ``ambiguous`` (look it up), ``rejected`` (the venue refused
+    it), ``absent`` (provably never placed; carry on) or ``absent_stop`` (never placed; stop)."""
+    if isinstance(exc, TransportError):
+        return "ambiguous" if exc.maybe_processed else "absent_stop"
+    if isinstance(exc, ServerError):
+        return "ambiguous"
+    if isinstance(exc, ClockSkewError):
+        return "absent"  # Timestamp or x-gate-exptime refused: the venue did not act
+    if isinstance(exc, (RateLimitedError, AuthError)):
+        return "absent_stop"
+    if isinstance(exc, RejectedError):
+        return "rejected"
+    return "ambiguous"  # e.g. a 2xx whose body cannot be read: the order may well exist
