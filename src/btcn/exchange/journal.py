@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder
+from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder, PlannedTransfer
 from btcn.core.ids import client_order_id, is_valid_client_order_id
 from btcn.core.money import ZERO
 from btcn.exchange import translate as tr
@@ -67,6 +67,13 @@ class LegRun:
         return self.order.qty_venue - self.filled
 
 
+def attempt_qty(a: Attempt) -> Decimal:
+    """The quantity an attempt asked for, in venue units (from the body sent)."""
+    if a.leg is Leg.BTC_SPOT:
+        return Decimal(str(a.body.get("amount", "0")))
+    return abs(Decimal(str(a.body.get("size", "0"))))
+
+
 def market_of(leg: Leg) -> Literal["spot", "futures"]:
     return "spot" if leg is Leg.BTC_SPOT else "futures"
 
@@ -109,6 +116,8 @@ def apply_event(legs: dict[Leg, LegRun], by_cid: dict[str, Attempt], ev: Journal
     if ev.event == "ack":
         a.state = "acked"
         a.order_id = p["order_id"]
+    elif ev.event == "deadline":  # a retry of the request carries a later x-gate-exptime
+        a.exptime_ms = max(a.exptime_ms, int(p["exptime_ms"]))
     elif ev.event == "ambiguous":
         a.state = "ambiguous"
     elif ev.event == "rejected":
@@ -148,6 +157,14 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
     liquidity = "none" if not kinds else "mixed" if len(kinds) == 2 else kinds.pop()
     detail = list(run.detail)
     for a in run.attempts:
+        sent = attempt_qty(a)
+        if a.phase == "m" and a.state == "final" and 0 < a.filled < sent:
+            why = "the book had no more within its limit price" if a.finish_as == "ioc" else (
+                f"finish_as={a.finish_as}"
+            )  # fmt: skip
+            detail.append(
+                f"{a.cid}: IOC filled {a.filled} of {sent} ({why}; the rest was cancelled)"
+            )
         if a.state == "rejected":
             detail.append(f"{a.cid} rejected ({a.label})")
         elif a.state == "absent":
@@ -172,3 +189,75 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
         market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
         status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+# --- wallet transfers (journal key xfer-<index>; no Gate client id exists) ---------------------
+def xfer_key(index: int) -> str:
+    """The journal's key for the plan's ``index``-th transfer (never a Gate client id)."""
+    return f"xfer-{index}"
+
+
+@dataclass
+class XferAttempt:
+    n: int
+    amount: Decimal
+    ts_ms: int  # venue time of the intent
+    spot_before: Decimal  # spot USDT available + locked
+    fut_before: Decimal  # futures wallet total
+    state: str = "intent"  # intent | ambiguous | done | refused | absent
+    tx_id: str | None = None
+    ledger_id: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class TransferRun:
+    index: int
+    planned: PlannedTransfer
+    attempts: list[XferAttempt] = field(default_factory=list)
+    skipped: str = ""  # reason, when the recomputed amount was dust
+    skipped_amount: Decimal = ZERO
+    not_sent_reason: str = ""  # why the run did not send it (reported, not journaled)
+
+    @property
+    def key(self) -> str:
+        return xfer_key(self.index)
+
+    @property
+    def last(self) -> XferAttempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def finished(self) -> bool:
+        last = self.last
+        return bool(self.skipped) or (last is not None and last.state in ("done", "refused"))
+
+
+def fold_transfer_event(runs: dict[str, TransferRun], ev: JournalEvent) -> None:
+    """Apply one journal event of a transfer (``xfer-<i>``) to the runs."""
+    run = runs.get(ev.client_order_id)
+    if run is None:
+        return
+    p = ev.payload
+    if ev.event == "intent":
+        run.attempts.append(XferAttempt(
+            int(p["n"]), Decimal(p["amount"]), int(p["ts_ms"]), Decimal(p["spot_before"]),
+            Decimal(p["fut_before"]),
+        ))  # fmt: skip
+        return
+    if ev.event == "skipped":
+        run.skipped = p.get("reason", "dust")
+        run.skipped_amount = Decimal(p.get("amount", "0"))
+        return
+    a = next((x for x in run.attempts if x.n == int(p.get("n", -1))), None)
+    if a is None:
+        return
+    a.state = ev.event
+    a.tx_id = p.get("tx_id") or a.tx_id
+    a.ledger_id = p.get("ledger_id") or a.ledger_id
+    a.detail = p.get("detail", a.detail)
+
+
+def transfer_runs(transfers: list[PlannedTransfer]) -> dict[str, TransferRun]:
+    runs = [TransferRun(i, t) for i, t in enumerate(transfers)]
+    return {r.key: r for r in runs}

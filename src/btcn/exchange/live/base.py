@@ -9,7 +9,14 @@ from btcn.contracts import Leg, Plan
 from btcn.exchange import gate_wire as w
 from btcn.exchange.clock import Clock
 from btcn.exchange.gate import GateClient
-from btcn.exchange.journal import Attempt, LegRun, apply_event
+from btcn.exchange.journal import (
+    Attempt,
+    LegRun,
+    TransferRun,
+    apply_event,
+    fold_transfer_event,
+    transfer_runs,
+)
 from btcn.exchange.request import ExecuteRequest
 from btcn.runtime.state import StateStore
 
@@ -45,6 +52,8 @@ class ExecutorBase:
         self.first_ms: int | None = None  # when this plan was first worked (journal)
         self.pair_rules: w.CurrencyPair | None = None
         self.contract_rules: w.Contract | None = None
+        self.transfers: dict[str, TransferRun] = transfer_runs(plan.transfers)
+        self.hedge_rules: set[str] = set()  # legging rules that acted in this run
 
     # --- journal ---------------------------------------------------------------------------------
     def _journal(self, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -53,7 +62,10 @@ class ExecutorBase:
     def _load_journal(self) -> bool:
         events = self.store.journal_events(self.digest, VENUE)
         for ev in events:
-            apply_event(self.legs, self.by_cid, ev)
+            if ev.client_order_id in self.transfers:
+                fold_transfer_event(self.transfers, ev)
+            else:
+                apply_event(self.legs, self.by_cid, ev)
         if events:
             self.first_ms = events[0].ts_ms
         return bool(events)

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from btcn.contracts import ExecutionReport, Leg, Plan, dump_json
-from btcn.core.legs import LEG_OF
+from btcn.core.legs import LEG_OF, delta_sign
+from btcn.core.money import ZERO
 from btcn.errors import InvalidInputError, UsageError
+from btcn.exchange import translate as tr
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.duplicates import already_executed_report
+from btcn.exchange.errors import PreTradeCheckFailed
 from btcn.exchange.gate import GateClient
 from btcn.exchange.journal import order_report
 from btcn.exchange.live.base import VENUE
+from btcn.exchange.live.legging import LegFill, perp_remainders, planned_spot_fee_fraction
 from btcn.exchange.live.phases import Phases
 from btcn.exchange.live.precheck import PreChecker
 from btcn.exchange.live.reconcile import Reconciler
 from btcn.exchange.live.resolve import Resolver
+from btcn.exchange.live.treasury import Treasury
 from btcn.exchange.request import ExecuteRequest
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.state import StateStore
@@ -39,7 +45,7 @@ class LiveDeps:
     retry: RetryPolicy | None = None
 
 
-class LiveExecutor(Resolver, Reconciler, PreChecker, Phases):
+class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
     # --- entry ------------------------------------------------------------------------------------
     def run(self) -> ExecutionReport:
         resumed = self._load_journal()
@@ -61,41 +67,150 @@ class LiveExecutor(Resolver, Reconciler, PreChecker, Phases):
             self._journal([("", "plan", {
                 "as_of_ms": self.plan.as_of_ms,
                 "orders": [o.model_dump(mode="json") for o in self.plan.orders],
+                "transfers": [t.model_dump(mode="json") for t in self.plan.transfers],
             })])  # fmt: skip
             self.first_ms = now
+        self._resolve_transfers()  # a transfer with an unknown outcome is decided first
         for a in list(self.by_cid.values()):
             if not a.settled:
                 self._settle(a)
         self._reconcile()
-        self._pre_check()
+        if self.legs:
+            self._pre_check(self._planned_shift("before_orders"))
+        if self._transfers_due("before_orders"):
+            self._do_transfers("before_orders")
+            self._read_balances()
+            if self.legs:
+                self._pre_check()
         self._post_only_phase()
         self._market_phase()
+        self._after_orders()
         return self._finish()
 
+    def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
+        """(spot USDT, futures available) change the pending transfers would make."""
+        spot = fut = ZERO
+        spot_avail = tr.spot_available(self.spot_accounts).get("USDT", ZERO)
+        fut_avail = max(tr.to_dec(self.fut_account.available, "futures available"), ZERO)
+        for run in self._transfers_due(when):
+            t = run.planned
+            amount = min(t.amount_usdt, spot_avail if t.from_ == "spot" else fut_avail)
+            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
+            spot += sign * amount
+            fut -= sign * amount
+        return spot, fut
+
+    def _after_orders(self) -> None:
+        due = self._transfers_due("after_orders")
+        if not due:
+            return
+        orders_done = all(run.filled == run.order.qty_venue for run in self.legs.values())
+        for run in due:
+            if run.planned.from_ == "futures" and not orders_done:
+                # Taking margin out of a book that did not trade as planned: left to the next plan.
+                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
+                continue
+            self._do_transfer(run)
+
     # --- report ---------------------------------------------------------------------------------------
+    def _executed_net_delta(self) -> Decimal:
+        """The plan's starting net delta plus every fill (spot buys net of their BTC fee)."""
+        base = self.pair_rules.base.upper() if self.pair_rules else "BTC"
+        delta = self.plan.net_delta_btc
+        for run in self.legs.values():
+            sign = delta_sign(run.order.action)
+            unit = Decimal(1) if run.order.leg is Leg.BTC_SPOT else self.mult
+            for a in run.attempts:
+                if a.state != "final":
+                    continue
+                for f in a.fills:
+                    delta += sign * Decimal(f["qty"]) * unit
+                    if run.order.leg is Leg.BTC_SPOT and f["fee_currency"].upper() == base:
+                        delta -= Decimal(f["fee"])
+        return delta
+
+    def _hedge_rule(self) -> str:
+        fee = planned_spot_fee_fraction(self.plan)
+        spot = self.legs.get(Leg.BTC_SPOT)
+        final = [
+            LegFill(r.order.leg, delta_sign(r.order.action), self.mult, r.order.qty_venue,
+                    r.filled, ZERO)
+            for leg, r in self.legs.items() if leg is not Leg.BTC_SPOT
+        ]  # fmt: skip
+        spot_fill = (
+            LegFill(Leg.BTC_SPOT, delta_sign(spot.order.action), Decimal(1), spot.order.qty_venue,
+                    spot.filled, ZERO) if spot is not None else None
+        )  # fmt: skip
+        _, unmatched = perp_remainders(spot_fill, final, fee)
+        if abs(unmatched) > self.mult / 2:
+            return "deviation_reported"
+        for rule in ("spot_sized_to_perp", "perp_sized_to_spot"):
+            if rule in self.hedge_rules:
+                return rule
+        return "as_planned"
+
     def _finish(self) -> ExecutionReport:
-        orders = [order_report(self.legs[o.leg], self.digest, self.mult) for o in self.plan.orders]
-        complete = all(o.status == "filled" for o in orders)
-        traded = any(o.filled_qty_venue > 0 for o in orders)
+        plan = self.plan
+        orders = [order_report(self.legs[o.leg], self.digest, self.mult) for o in plan.orders]
+        transfers = self._transfer_reports()
+        orders_complete = all(o.status == "filled" for o in orders)
+        transfers_ok = all(t.status in ("done", "skipped") for t in transfers)
+        traded = any(o.filled_qty_venue > 0 for o in orders) or any(
+            t.status == "done" for t in transfers
+        )
+        executed = self._executed_net_delta() if orders else None
+        drift = self._drift_note(executed)
+        complete = orders_complete and transfers_ok and not drift
         status = "completed" if complete else "partial" if traded else "failed"
         now = self.clock.now_ms()
-        note = "all legs filled on Gate" if complete else (
-            "only part of the plan was filled on Gate: see each order's detail; the rebalance "
-            "was not recorded, so the next plan can trade again"
-        )  # fmt: skip
+        if complete:
+            note = "all legs filled on Gate" if orders else "every transfer done on Gate"
+            if orders and transfers:
+                note += "; every transfer done"
+        else:
+            parts = []
+            if not orders_complete:
+                parts.append("only part of the plan was filled on Gate: see each order's detail")
+            if not transfers_ok:
+                parts.append("a planned transfer was not done: see transfers")
+            if drift:
+                parts.append(drift)
+            note = "; ".join(parts) + (
+                "; the rebalance was not recorded, so the next plan can trade again"
+            )
         report = ExecutionReport(
-            as_of_ms=now, venue=VENUE, plan_digest=self.digest, plan_as_of_ms=self.plan.as_of_ms,
-            dry_run=False, live=True, status=status, rebalance_recorded=complete,  # type: ignore[arg-type]
-            orders=orders, note=note,
+            as_of_ms=now, venue=VENUE, plan_digest=self.digest, plan_as_of_ms=plan.as_of_ms,
+            dry_run=False, live=True, status=status, rebalance_recorded=complete and bool(orders),  # type: ignore[arg-type]
+            orders=orders, note=note, transfers=transfers, net_delta_after_btc=executed,
+            hedge_rule=self._hedge_rule() if orders else None,  # type: ignore[arg-type]
         )  # fmt: skip
         with self.store.transaction() as db:
             self.store.journal_append(
                 self.digest, VENUE, [("", "done", {"status": status})], now, db
             )
             self.store.record_execution(self.digest, VENUE, now, status, dump_json(report), db)
-            if complete:
-                self.store.record_rebalance(self.digest, VENUE, self.plan.as_of_ms, now, db)
+            if complete and orders:
+                self.store.record_rebalance(self.digest, VENUE, plan.as_of_ms, now, db)
         return report
+
+    def _drift_note(self, executed: Decimal | None) -> str:
+        """Non-empty when the executed net delta is beyond ``max_delta_drift`` of NAV (and that
+        far from what the plan itself intended)."""
+        plan = self.plan
+        if executed is None or plan.nav_usdt <= 0:
+            return ""
+        limit = plan.max_delta_drift
+        if limit is None:
+            limit = self.settings.strategy.max_delta_drift
+        pct = abs(executed) * plan.p_ref_usdt / plan.nav_usdt
+        off = abs(executed - plan.net_delta_after_btc) * plan.p_ref_usdt / plan.nav_usdt
+        if pct > Decimal(str(limit)) and off > Decimal(str(limit)):
+            return (
+                f"net delta after the run is {executed} BTC ({float(pct) * 100:.3f} % of NAV), "
+                f"beyond max_delta_drift {limit * 100:g} % (the plan intended "
+                f"{plan.net_delta_after_btc} BTC)"
+            )
+        return ""
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -105,6 +220,17 @@ def _validate_plan(plan: Plan) -> None:
             f"--live sends orders to Gate, but this plan is for venue {plan.venue!r}",
             hint="plan from a Gate snapshot (btcn fetch snapshot --venue gate), or drop --live",
         )
+    if any(o.purpose == "realise" for o in plan.orders):
+        raise PreTradeCheckFailed(
+            "this plan has a realise order (closing part of the short to realise its profit); "
+            "execute --live does not perform realise orders yet: nothing was sent",
+            hint="plan again with [risk] realise_locked_profit = false, or execute it by hand",
+        )
+    for t in plan.transfers:
+        if t.from_ == t.to:
+            raise PreTradeCheckFailed(
+                f"plan: a transfer from {t.from_} to {t.to} cannot be performed: nothing was sent"
+            )
     seen: set[Leg] = set()
     for o in plan.orders:
         if o.leg in seen:
@@ -133,11 +259,11 @@ def execute_live(req: ExecuteRequest, digest: str, deps: LiveDeps | None = None)
     plan = req.plan
     _validate_plan(plan)
     clock = deps.clock or SystemClock()
-    if not plan.orders:
+    if not plan.orders and not plan.transfers:
         return ExecutionReport(
             as_of_ms=req.now_ms, venue=VENUE, plan_digest=digest, plan_as_of_ms=plan.as_of_ms,
             dry_run=False, live=True, status="nothing_to_do", rebalance_recorded=False,
-            orders=[], note="the plan has no orders: nothing was sent",
+            orders=[], note="the plan has no orders and no transfers: nothing was sent",
         )  # fmt: skip
     credentials = deps.credentials or gate_credentials()
     state_path = req.state_path or Path(req.settings.state.path)

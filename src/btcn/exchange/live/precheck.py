@@ -45,9 +45,11 @@ class PreChecker(ExecutorBase):
             return ZERO
         return max(run.remainder, ZERO)
 
-    def _pre_check(self) -> None:
+    def _pre_check(self, shift: tuple[Decimal, Decimal] = (ZERO, ZERO)) -> None:
+        """``shift``: what the plan's pending transfers add to spot USDT and futures available."""
         problems: list[str] = []
         avail = tr.spot_available(self.spot_accounts)
+        avail["USDT"] = avail.get("USDT", ZERO) + shift[0]
         margin_needed = ZERO
         taker = dec(self.settings.fees.perp_taker)
         for leg, run in self.legs.items():
@@ -94,7 +96,7 @@ class PreChecker(ExecutorBase):
                 mark = next((lw.price_usdt for lw in self.plan.weights if lw.leg is leg), ZERO)
                 price = max(o.limit_price_usdt, mark)
                 margin_needed += qty * self.mult * price * (1 / lev + taker)
-        fut_avail = tr.to_dec(self.fut_account.available, "futures available")
+        fut_avail = tr.to_dec(self.fut_account.available, "futures available") + shift[1]
         if margin_needed > fut_avail:
             problems.append(
                 f"perp orders need about {margin_needed:.2f} USDT of margin, {fut_avail} available"

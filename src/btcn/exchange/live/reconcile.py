@@ -83,6 +83,11 @@ class Reconciler(ExecutorBase):
                         exp[key] += qty if grows else -qty
         return exp
 
+    def _read_balances(self) -> None:
+        """Spot and futures balances again (after a transfer), for the pre-trade check."""
+        self.fut_account = self.gate.futures_account()
+        self.spot_accounts = self.gate.spot_accounts()
+
     def _reconcile(self) -> None:
         problems: list[str] = []
         fut = self.gate.futures_account()
