@@ -369,11 +369,11 @@ class FakeGate:
             for (m, pattern), fn in table.items():
                 match = re.fullmatch(pattern, sub)
                 if m == method and match:
-                    if needs_auth:
-                        self._check_auth(method, path, raw_query, headers, body)
                     exptime = headers.get("x-gate-exptime")
                     if exptime is not None:
                         self.exptimes.append((sub, int(exptime), self.now()))
+                    if needs_auth:
+                        self._check_auth(method, path, raw_query, headers, body)
                     if exptime is not None and self.now() * 1000 > float(exptime):
                         raise ApiError(400, "REQUEST_EXPIRED", "x-gate-exptime has passed")
                     payload = json.loads(body) if body else None
