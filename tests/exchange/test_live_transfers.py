@@ -14,8 +14,8 @@ from btcn.runtime.state import StateStore
 from btcn.stages.execute import plan_digest
 from tests.exchange.live_support import (
     CREDS,
-    D,
     Crash,
+    D,
     Runner,
     crash_transport,
     hedged_plan,
