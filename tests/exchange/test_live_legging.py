@@ -16,7 +16,7 @@ from btcn.exchange.live.legging import (
 )
 from btcn.runtime.state import StateStore
 from btcn.stages.execute import plan_digest
-from tests.exchange.live_support import D, Runner, hedged_plan, short_open, spot_buy
+from tests.exchange.live_support import D, Runner, hedged_plan, short_open, spot_buy, transfer
 from tests.fakes import FakeGate, FakeServer
 from tests.helpers import VirtualClock, make_plan, order
 
@@ -124,14 +124,44 @@ def test_executed_drift_beyond_the_limit_is_partial_and_not_recorded(
         assert store.last_rebalance_ms("gate") is None
 
 
-def test_realise_orders_are_refused_before_anything_is_sent(run: Runner, gate: FakeGate) -> None:
-    realise = order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "100", "99999.9").model_copy(
+def test_realise_order_frees_locked_profit_for_the_spot_buy(run: Runner, gate: FakeGate) -> None:
+    """Spot USDT is empty and the short holds 3000 USDT of unrealised profit: the plan closes
+    1000 contracts (realise), moves the realised cash to spot, buys, and re-opens the short."""
+    gate.spot = {"USDT": [D(0), D(0)], "BTC": [D("0.3"), D(0)]}
+    gate.pos["short"] = [D(3000), D(110000)]
+    gate.fut_total = D(3500)  # available 200: without realising, nothing could move
+    realise = order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "1000", "99999.9").model_copy(
         update={"purpose": "realise"}
     )
-    plan = make_plan([realise, short_open()], short_contracts="3000")
-    with pytest.raises(PreTradeCheckFailed, match="realise order") as info:
-        run(plan)
-    assert info.value.exit_code == 6 and gate.requests == []
+    plan = make_plan(
+        [spot_buy("0.009"), realise, short_open("1090")], spot_btc="0.3", short_contracts="3000",
+        transfers=[transfer("futures", "spot", "1000", reason="fund_spot")],
+    )  # fmt: skip
+    report = run(plan)
+    assert report.status == "completed", report.note
+    digest = plan_digest(plan)
+    texts = [t for _, t, _ in gate.creations]
+    assert texts[0] == f"t-btcn-{digest[:12]}-pr-m"  # realised first, at market
+    posts = [p for m, p, _ in gate.requests if m == "POST"]
+    assert posts[:2] == ["/futures/usdt/batch_orders", "/wallet/transfers"]
+    assert gate.transfers[0]["amount"] == D(1000) and gate.realised > 0
+    assert gate.pos["short"][0] == 3000 - 1000 + 1090
+    spot, rel, short = report.orders
+    assert (
+        spot.filled_qty_venue == D("0.009")
+        and rel.status == "filled"
+        and rel.client_order_id.endswith("-pr-m")
+    )
+    assert short.client_order_id.endswith("-ps-p") and report.hedge_rule == "as_planned"
+    assert gate.duplicate_texts() == {}
+
+
+def test_realise_must_close(run: Runner) -> None:
+    bad = order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "100", "100000.1").model_copy(
+        update={"purpose": "realise"}
+    )
+    with pytest.raises(PreTradeCheckFailed, match="must close"):
+        run(make_plan([bad]))
 
 
 # --- the sizing rules, directly ---------------------------------------------------------------------
@@ -142,7 +172,7 @@ def test_perp_sized_to_spot_rounds_to_the_nearest_contract() -> None:
     spot = LegFill(Leg.BTC_SPOT, 1, D(1), D("0.2"), D("0.12346"), D(0))
     short = LegFill(Leg.BTC_PERP_SHORT, -1, M, D(2000), D(0), D(2000))
     sized, left = perp_remainders(spot, [short], D(0))
-    assert sized == {Leg.BTC_PERP_SHORT: D(1235)} and left == 0
+    assert sized == [D(1235)] and left == 0
 
 
 def test_fee_the_plan_assumed_is_kept() -> None:
@@ -154,7 +184,7 @@ def test_fee_the_plan_assumed_is_kept() -> None:
     spot = LegFill(Leg.BTC_SPOT, 1, D(1), D("0.2"), D("0.1"), D(0))
     short = LegFill(Leg.BTC_PERP_SHORT, -1, M, D(1998), D(0), D(1998))
     sized, _ = perp_remainders(spot, [short], fee)
-    assert sized[Leg.BTC_PERP_SHORT] == D(999)  # 0.1 BTC bought, 0.0999 held
+    assert sized == [D(999)]  # 0.1 BTC bought, 0.0999 held
 
 
 def test_shortfall_goes_to_the_short_then_the_long() -> None:
@@ -164,7 +194,7 @@ def test_shortfall_goes_to_the_short_then_the_long() -> None:
     sized, left = perp_remainders(spot, [close_long, short], D(0))
     # 0.15 BTC short of spot: the short can give up only its unsent 100 contracts (0.01 BTC),
     # the long close takes the remaining 0.14 BTC off its 0.1 BTC: it sends nothing.
-    assert sized == {Leg.BTC_PERP_SHORT: D(0), Leg.BTC_PERP_LONG: D(0)}
+    assert sized == [D(0), D(0)]
     assert left == D("0.04")
 
 

@@ -4,10 +4,15 @@ futures ledger and the balances — never doubled, never lost."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from btcn.contracts import Action, ExecutionReport, Leg
 from btcn.exchange.errors import RejectedError, UncertainTransferError
 from btcn.exchange.gate import GateClient
 from btcn.runtime.state import StateStore
@@ -20,10 +25,17 @@ from tests.exchange.live_support import (
     crash_transport,
     hedged_plan,
     no_double_or_lost_transfers,
+    short_open,
+    spot_buy,
     transfer,
 )
 from tests.fakes import FakeGate, FakeServer
-from tests.helpers import VirtualClock, make_plan
+from tests.helpers import KEY, SECRET, VirtualClock, make_plan, order
+
+
+def nth_request_crash(n: int, after: bool) -> httpx.BaseTransport:
+    """kill -9 at the n-th request of a run (any path)."""
+    return crash_transport("/api/v4", after=after, nth=n)
 
 
 @pytest.fixture
@@ -198,3 +210,46 @@ def test_balances_that_contradict_the_ledger_stop_the_run(run: Runner, gate: Fak
     with pytest.raises(UncertainTransferError, match="balances moved") as info:
         run(plan)
     assert info.value.exit_code == 6 and gate.creations == [] and gate.transfers == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(crash_at=st.integers(min_value=1, max_value=45), after=st.booleans(),
+       second=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
+       realise=st.booleans())  # fmt: skip
+def test_crash_anywhere_with_transfers_never_doubles(crash_at: int, after: bool,
+                                                    second: int | None, realise: bool,
+                                                    tmp_path_factory) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """Property: kill the run at any request (before sending or after the venue acted), maybe
+    twice, then resume: every order id created once, every transfer applied at most once and
+    reported exactly as applied, and the plan finishes."""
+    clock = VirtualClock()
+    gate = FakeGate(KEY, SECRET, spot_btc="0.3", short_contracts=3000, entry_price="110000",
+                    clock=clock.now_s)  # fmt: skip
+    gate.spot["USDT"][0] = D(850)
+    gate.fut_total = D(3500)
+    orders = [spot_buy("0.009"), short_open("90" if not realise else "1090")]
+    if realise:
+        orders.insert(1, order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "1000", "99999.9")
+                      .model_copy(update={"purpose": "realise"}))  # fmt: skip
+    plan = make_plan(orders, spot_btc="0.3", short_contracts="3000", transfers=[
+        transfer("futures", "spot", "600" if realise else "100", reason="fund_spot"),
+        transfer("spot", "futures", "40", "after_orders", "margin"),
+    ])  # fmt: skip
+    state = tmp_path_factory.mktemp("xcrash") / "state.db"
+    with FakeServer(gate) as server:
+        runner = Runner(server, clock, state)
+        for point in (crash_at, second):
+            if point is None:
+                continue
+            with contextlib.suppress(Crash):
+                runner(plan, transport=nth_request_crash(point, after))
+        report = runner(plan)
+        if report.status == "already_executed":
+            with StateStore(state) as store:
+                first = store.executed_report(plan_digest(plan), "gate") or ""
+            report = ExecutionReport.model_validate_json(first)
+    assert gate.duplicate_texts() == {}
+    assert report.status == "completed", report.note
+    assert len(gate.transfers) == 2
+    no_double_or_lost_transfers(gate, report)
+    assert gate.pos["short"][0] == 3090

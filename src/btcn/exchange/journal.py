@@ -38,10 +38,22 @@ class Attempt:
     avg_price: Decimal | None = None
     finish_as: str | None = None
     fills: list[dict[str, str]] = field(default_factory=list)
+    purpose: str = "rebalance"  # or "realise" (the realise order of a realise pair)
+
+    @property
+    def key(self) -> RunKey:
+        return run_key(self.leg, self.purpose)
 
     @property
     def settled(self) -> bool:
         return self.state in ("rejected", "final", "absent")
+
+
+RunKey = Leg | str  # a rebalance order's leg, or "<leg>.realise" for a realise order
+
+
+def run_key(leg: Leg, purpose: str = "rebalance") -> RunKey:
+    return leg if purpose == "rebalance" else f"{leg.value}.realise"
 
 
 @dataclass
@@ -49,6 +61,15 @@ class LegRun:
     order: PlannedOrder
     attempts: list[Attempt] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> RunKey:
+        return run_key(self.order.leg, self.order.purpose)
+
+    @property
+    def market_only(self) -> bool:
+        """A realise order goes straight to market (IOC): it has no PostOnly attempt."""
+        return self.order.purpose == "realise"
 
     @property
     def post(self) -> Attempt | None:
@@ -78,9 +99,11 @@ def market_of(leg: Leg) -> Literal["spot", "futures"]:
     return "spot" if leg is Leg.BTC_SPOT else "futures"
 
 
-def attempt_cid(digest: str, leg: Leg, phase: Literal["p", "m"], number: int) -> str:
+def attempt_cid(
+    digest: str, leg: Leg, phase: Literal["p", "m"], number: int, purpose: str = "rebalance"
+) -> str:
     """``client_order_id`` for the first attempt, with the attempt number appended after it."""
-    base = client_order_id(digest, leg, phase)
+    base = client_order_id(digest, leg, phase, purpose)
     cid = base if number == 1 else f"{base}{number}"
     if not is_valid_client_order_id(cid):  # pragma: no cover - guarded by the id format
         raise ValueError(cid)
@@ -100,14 +123,14 @@ def fill_json(f: tr.TradeFill) -> dict[str, str]:
     }  # fmt: skip
 
 
-def apply_event(legs: dict[Leg, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
+def apply_event(legs: dict[RunKey, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
     """Fold one journal event into the attempts of a plan."""
     p = ev.payload
     if ev.event == "intent":
         leg = Leg(p["leg"])
         a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
-                    int(p["exptime_ms"]))  # fmt: skip
-        legs[leg].attempts.append(a)
+                    int(p["exptime_ms"]), purpose=p.get("purpose", "rebalance"))  # fmt: skip
+        legs[a.key].attempts.append(a)
         by_cid[a.cid] = a
         return
     a = by_cid.get(ev.client_order_id)
@@ -180,9 +203,9 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
     markets = run.markets
     return OrderExecution(
         leg=o.leg, action=o.action, side=o.side,
-        client_order_id=attempt_cid(digest, o.leg, "p", 1),
+        client_order_id=attempt_cid(digest, o.leg, "m" if run.market_only else "p", 1, o.purpose),
         market_client_order_id=markets[-1].cid if markets else
-        attempt_cid(digest, o.leg, "m", 1),
+        attempt_cid(digest, o.leg, "m", 1, o.purpose),
         requested_qty_venue=o.qty_venue, requested_qty_btc=o.qty_btc,
         filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
         fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from btcn.contracts import Leg, Plan
+from btcn.contracts import Plan
 from btcn.exchange import gate_wire as w
 from btcn.exchange.clock import Clock
 from btcn.exchange.gate import GateClient
 from btcn.exchange.journal import (
     Attempt,
     LegRun,
+    RunKey,
     TransferRun,
     apply_event,
     fold_transfer_event,
+    run_key,
     transfer_runs,
 )
 from btcn.exchange.request import ExecuteRequest
@@ -47,7 +49,10 @@ class ExecutorBase:
         self.pair = plan.spot_spec.pair
         self.contract = plan.perp_spec.contract
         self.mult = plan.perp_spec.multiplier_btc
-        self.legs: dict[Leg, LegRun] = {o.leg: LegRun(o) for o in plan.orders}
+        # One run per planned order: keyed by leg, a realise order by "<leg>.realise".
+        self.legs: dict[RunKey, LegRun] = {
+            run_key(o.leg, o.purpose): LegRun(o) for o in plan.orders
+        }
         self.by_cid: dict[str, Attempt] = {}
         self.first_ms: int | None = None  # when this plan was first worked (journal)
         self.pair_rules: w.CurrencyPair | None = None

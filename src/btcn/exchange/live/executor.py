@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from btcn.contracts import ExecutionReport, Leg, Plan, dump_json
+from btcn.contracts import Action, ExecutionReport, Leg, Plan, dump_json
 from btcn.core.legs import LEG_OF, delta_sign
 from btcn.core.money import ZERO
 from btcn.errors import InvalidInputError, UsageError
@@ -20,7 +20,7 @@ from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.errors import PreTradeCheckFailed
 from btcn.exchange.gate import GateClient
-from btcn.exchange.journal import order_report
+from btcn.exchange.journal import order_report, run_key
 from btcn.exchange.live.base import VENUE
 from btcn.exchange.live.legging import LegFill, perp_remainders, planned_spot_fee_fraction
 from btcn.exchange.live.phases import Phases
@@ -77,6 +77,7 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
         self._reconcile()
         if self.legs:
             self._pre_check(self._planned_shift("before_orders"))
+        self._realise_phase()
         if self._transfers_due("before_orders"):
             self._do_transfers("before_orders")
             self._read_balances()
@@ -88,10 +89,22 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
         return self._finish()
 
     def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
-        """(spot USDT, futures available) change the pending transfers would make."""
+        """(spot USDT, futures available) change the pending transfers would make (after the
+        realise orders, whose profit is estimated at the plan's price)."""
         spot = fut = ZERO
         spot_avail = tr.spot_available(self.spot_accounts).get("USDT", ZERO)
         fut_avail = max(tr.to_dec(self.fut_account.available, "futures available"), ZERO)
+        for run in self.legs.values():
+            side = self.sides["short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"]
+            if run.market_only and side.entry_price_usdt is not None and not run.markets:
+                o, entry = run.order, side.entry_price_usdt
+                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
+                    o.limit_price_usdt - entry
+                )  # fmt: skip
+                released = o.qty_venue * self.mult * entry / (side.leverage or Decimal(1))
+                gain = max(move * o.qty_venue * self.mult, ZERO) + released
+                fut_avail += gain
+                fut += gain
         for run in self._transfers_due(when):
             t = run.planned
             amount = min(t.amount_usdt, spot_avail if t.from_ == "spot" else fut_avail)
@@ -135,7 +148,8 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
         final = [
             LegFill(r.order.leg, delta_sign(r.order.action), self.mult, r.order.qty_venue,
                     r.filled, ZERO)
-            for leg, r in self.legs.items() if leg is not Leg.BTC_SPOT
+            for r in sorted(self.legs.values(), key=lambda r: not r.market_only)
+            if r.order.leg is not Leg.BTC_SPOT
         ]  # fmt: skip
         spot_fill = (
             LegFill(Leg.BTC_SPOT, delta_sign(spot.order.action), Decimal(1), spot.order.qty_venue,
@@ -151,7 +165,10 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
 
     def _finish(self) -> ExecutionReport:
         plan = self.plan
-        orders = [order_report(self.legs[o.leg], self.digest, self.mult) for o in plan.orders]
+        orders = [
+            order_report(self.legs[run_key(o.leg, o.purpose)], self.digest, self.mult)
+            for o in plan.orders
+        ]
         transfers = self._transfer_reports()
         orders_complete = all(o.status == "filled" for o in orders)
         transfers_ok = all(t.status in ("done", "skipped") for t in transfers)
@@ -220,26 +237,27 @@ def _validate_plan(plan: Plan) -> None:
             f"--live sends orders to Gate, but this plan is for venue {plan.venue!r}",
             hint="plan from a Gate snapshot (btcn fetch snapshot --venue gate), or drop --live",
         )
-    if any(o.purpose == "realise" for o in plan.orders):
-        raise PreTradeCheckFailed(
-            "this plan has a realise order (closing part of the short to realise its profit); "
-            "execute --live does not perform realise orders yet: nothing was sent",
-            hint="plan again with [risk] realise_locked_profit = false, or execute it by hand",
-        )
     for t in plan.transfers:
         if t.from_ == t.to:
             raise PreTradeCheckFailed(
                 f"plan: a transfer from {t.from_} to {t.to} cannot be performed: nothing was sent"
             )
-    seen: set[Leg] = set()
+    seen: set[object] = set()
     for o in plan.orders:
-        if o.leg in seen:
-            raise InvalidInputError(f"plan: two orders for leg {o.leg}; btcn sends one per leg")
-        seen.add(o.leg)
+        key = run_key(o.leg, o.purpose)
+        if key in seen:
+            what = "orders" if o.purpose == "rebalance" else "realise orders"
+            raise InvalidInputError(f"plan: two {what} for leg {o.leg}; btcn sends one per leg")
+        seen.add(key)
         if LEG_OF[o.action] is not o.leg:
             raise InvalidInputError(f"plan: action {o.action} does not belong to leg {o.leg}")
         if o.qty_venue <= 0 or o.limit_price_usdt <= 0:
             raise InvalidInputError(f"plan: {o.leg} needs a positive quantity and limit price")
+        if o.purpose == "realise" and o.action not in (Action.CLOSE_SHORT, Action.CLOSE_LONG):
+            raise PreTradeCheckFailed(
+                f"plan: a realise order must close a perp position, not {o.action}: nothing was "
+                "sent"
+            )
 
 
 def gate_client_from_settings(

@@ -85,23 +85,26 @@ def spot_remainder(
 
 def perp_remainders(
     spot: LegFill | None, perps: list[LegFill], fee_fraction: Decimal
-) -> tuple[dict[Leg, Decimal], Decimal]:
-    """Each perp leg's quantity to send now (whole contracts) and the delta left unmatched.
+) -> tuple[list[Decimal], Decimal]:
+    """Each perp order's quantity to send now (whole contracts, aligned with ``perps``) and the
+    delta left unmatched.
 
     ``spot`` is final here (its remainder was sent). The shortfall of spot's net delta is taken
-    off the perp legs in order (short first), each within what it has filled and may still send.
+    off the perp orders in order (short first, in the given order among the short's orders),
+    each within what it has filled and may still send.
     """
     gap = ZERO  # delta spot failed to add, net of the fee the plan assumed
     if spot is not None:
         gap = spot.contribution(spot.planned - spot.filled) * _spot_factor(spot, fee_fraction)
-    out: dict[Leg, Decimal] = {}
-    order = sorted(perps, key=lambda p: 0 if p.leg is Leg.BTC_PERP_SHORT else 1)
-    for p in order:
+    out: dict[int, Decimal] = {}
+    order = sorted(range(len(perps)), key=lambda i: 0 if perps[i].leg is Leg.BTC_PERP_SHORT else 1)
+    for i in order:
+        p = perps[i]
         planned_c = p.contribution(p.planned)
         lo, hi = sorted((p.contribution(p.filled), p.contribution(p.filled + p.can_send)))
         got = min(max(planned_c + gap, lo), hi)
         gap -= got - planned_c
         units = (got / (p.sign * p.unit_btc)) - p.filled
         qty = units.to_integral_value(rounding=ROUND_HALF_EVEN)
-        out[p.leg] = min(max(qty, ZERO), p.can_send)
-    return out, gap
+        out[i] = min(max(qty, ZERO), p.can_send)
+    return [out[i] for i in range(len(perps))], gap

@@ -38,7 +38,7 @@ class Phases(ExecutorBase):
         """An attempt's body; its deadline is set when its request is sent (:meth:`_send`)."""
         o = run.order
         number = 1 if phase == "p" else len(run.markets) + 1
-        cid = attempt_cid(self.digest, o.leg, phase, number)
+        cid = attempt_cid(self.digest, o.leg, phase, number, o.purpose)
         if o.leg is Leg.BTC_SPOT:
             price = o.limit_price_usdt if phase == "p" else self._spot_ioc_price(o.side)
             body = tr.spot_order_body(text=cid, pair=self.pair, side=o.side, amount_btc=qty,
@@ -48,7 +48,7 @@ class Phases(ExecutorBase):
                 text=cid, contract=self.contract, action=o.action, contracts=qty,
                 price=o.limit_price_usdt if phase == "p" else None, tif="poc",
             )  # fmt: skip
-        return Attempt(cid, o.leg, phase, number, body, 0)
+        return Attempt(cid, o.leg, phase, number, body, 0, purpose=o.purpose)
 
     def _deadline(self) -> int:
         return self.gate.venue_now_ms() + self.gs.request_expiry_ms
@@ -68,9 +68,10 @@ class Phases(ExecutorBase):
             self._journal([(a.cid, "intent", {
                 "leg": a.leg.value, "phase": a.phase, "number": a.number, "body": a.body,
                 "exptime_ms": a.exptime_ms,
+                **({"purpose": a.purpose} if a.purpose != "rebalance" else {}),
             }) for a in batch])  # fmt: skip
             for a in batch:
-                self.legs[a.leg].attempts.append(a)
+                self.legs[a.key].attempts.append(a)
                 self.by_cid[a.cid] = a
             unknown += self._send_batch(market, batch)
         for a in unknown:
@@ -158,7 +159,7 @@ class Phases(ExecutorBase):
         return []
 
     def _post_only_phase(self) -> None:
-        todo = [run for run in self.legs.values() if run.post is None]
+        todo = [run for run in self.legs.values() if run.post is None and not run.market_only]
         if not todo:
             return
         attempts = [self._new_attempt(run, "p", run.order.qty_venue) for run in todo]
@@ -199,7 +200,9 @@ class Phases(ExecutorBase):
         sized to what spot really filled (:mod:`btcn.exchange.live.legging`)."""
         fee = planned_spot_fee_fraction(self.plan)
         spot = self.legs.get(Leg.BTC_SPOT)
-        perps = [r for leg, r in self.legs.items() if leg is not Leg.BTC_SPOT]
+        # realise orders first (final by now: they went before the transfers), then the legs
+        perps = sorted((r for r in self.legs.values() if r.order.leg is not Leg.BTC_SPOT),
+                       key=lambda r: not r.market_only)  # fmt: skip
         if spot is not None:
 
             def spot_size(run: LegRun) -> Decimal:
@@ -220,7 +223,7 @@ class Phases(ExecutorBase):
                     self._leg_fill(spot) if spot is not None else None,
                     [self._leg_fill(p) for p in perps], fee,
                 )  # fmt: skip
-                qty = sized[run.order.leg]
+                qty = sized[perps.index(run)]
                 can = self._to_send(run)
                 if qty < can:
                     self._note(run, f"market remainder cut from {can} to {qty} contracts to "
@@ -228,7 +231,15 @@ class Phases(ExecutorBase):
                     self.hedge_rules.add("perp_sized_to_spot")
                 return qty
 
-            self._market_rounds(perps, perp_size)
+            self._market_rounds([r for r in perps if not r.market_only], perp_size)
+
+    def _realise_phase(self) -> None:
+        """Realise orders (closing part of a profitable short, so Gate realises the profit and
+        it becomes transferable) go first, straight to market (IOC), before the transfers; the
+        leg's rebalance order re-opens the short in the PostOnly and market phases."""
+        runs = [r for r in self.legs.values() if r.market_only]
+        if runs:
+            self._market_rounds(runs, self._to_send)
 
     def _market_rounds(self, runs: list[LegRun], size: Callable[[LegRun], Decimal]) -> None:
         for _ in range(MAX_MARKET_ATTEMPTS + 1):  # the last round only notes what is left

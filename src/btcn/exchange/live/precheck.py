@@ -33,13 +33,20 @@ class PreChecker(ExecutorBase):
 
     def _to_send(self, run: LegRun) -> Decimal:
         """Quantity this run may still send for a leg (0 when the leg is finished)."""
-        if run.post is None:
+        if run.post is None and not run.market_only:
             return run.order.qty_venue
-        if not run.post.settled or not all(a.settled for a in run.markets):
+        if (run.post is not None and not run.post.settled) or not all(
+            a.settled for a in run.markets
+        ):
             raise UncertainOrderError(
                 f"{run.order.leg}: an order's outcome is still unknown", hint=RESUME_HINT
             )
-        if run.post.state == "rejected" and run.post.label not in POST_ONLY_REJECT_LABELS:
+        post = run.post
+        if (
+            post is not None
+            and post.state == "rejected"
+            and post.label not in POST_ONLY_REJECT_LABELS
+        ):
             return ZERO
         if any(a.state in ("final", "rejected") for a in run.markets):
             return ZERO
@@ -52,12 +59,14 @@ class PreChecker(ExecutorBase):
         avail["USDT"] = avail.get("USDT", ZERO) + shift[0]
         margin_needed = ZERO
         taker = dec(self.settings.fees.perp_taker)
-        for leg, run in self.legs.items():
+        for run in self.legs.values():
             qty = self._to_send(run)
             if qty <= 0:
                 continue
             o = run.order
-            first = run.post is None  # a remainder below the minimum is handled, not refused
+            leg = o.leg
+            # a remainder below the minimum is handled, not refused
+            first = not run.markets if run.market_only else run.post is None
             if leg is Leg.BTC_SPOT:
                 assert self.pair_rules is not None
                 spec = tr.spot_spec(self.pair_rules)

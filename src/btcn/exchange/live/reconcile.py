@@ -19,7 +19,7 @@ log = logging.getLogger("btcn.exchange.live")
 class Reconciler(ExecutorBase):
     # --- venue rules -------------------------------------------------------------------------------
     def _check_rules(self) -> None:
-        legs = set(self.legs)
+        legs = {run.order.leg for run in self.legs.values()}
         problems: list[str] = []
         if Leg.BTC_SPOT in legs:
             self.pair_rules = self.gate.currency_pair(self.pair)
@@ -43,8 +43,8 @@ class Reconciler(ExecutorBase):
                 )
             if self.contract_rules.in_delisting:
                 problems.append(f"{self.contract} is being delisted")
-            for leg in legs & {Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT}:
-                o = self.legs[leg].order
+            for o in (r.order for r in self.legs.values() if r.order.leg is not Leg.BTC_SPOT):
+                leg = o.leg
                 if o.qty_venue != o.qty_venue.to_integral_value():
                     problems.append(f"{leg} size {o.qty_venue} is not a whole number of contracts")
                 if not is_step_multiple(o.limit_price_usdt, live_p.tick_usdt):
