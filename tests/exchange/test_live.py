@@ -307,13 +307,15 @@ def test_venue_rejection_after_the_check_is_reported(run: Runner, gate: FakeGate
                    label="BALANCE_NOT_ENOUGH")  # fmt: skip
     report = run(basic_plan())
     assert report.status == "partial"
-    spot, short = report.orders
+    spot, short, comp = report.orders
     assert spot.status == "rejected" and "BALANCE_NOT_ENOUGH" in spot.detail
     # The short's PostOnly had filled half as maker; its remainder is not sent (spot bought
-    # nothing), and the half that filled is reported as a deviation beyond max_delta_drift.
+    # nothing) and a compensating CLOSE_SHORT takes the half that filled back off: no naked leg.
     assert short.status == "partially_filled" and short.filled_qty_venue == 1000
-    assert report.hedge_rule == "deviation_reported" and report.net_delta_after_btc == D("-0.1")
-    assert "max_delta_drift" in report.note and not report.rebalance_recorded
+    assert comp.action == Action.CLOSE_SHORT and comp.filled_qty_venue == 1000
+    assert comp.client_order_id.endswith("-pc-m") and "compensating order" in comp.detail
+    assert report.hedge_rule == "perp_reduced" and report.net_delta_after_btc == 0
+    assert gate.pos["short"][0] == 0 and not report.rebalance_recorded
 
 
 def test_account_that_does_not_match_the_plan_is_refused(run: Runner, gate: FakeGate) -> None:

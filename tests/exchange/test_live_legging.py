@@ -115,8 +115,12 @@ def test_executed_drift_beyond_the_limit_is_partial_and_not_recorded(
     gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}  # the short fills at once
     gate.add_fault(method="POST", path="/spot/batch_orders", kind="status", status=400,
                    label="BALANCE_NOT_ENOUGH", times=2)  # fmt: skip
+    # ... and the compensating CLOSE_SHORT is refused too: the deviation stays and is reported.
+    gate.add_fault(method="POST", path="/futures/usdt/batch_orders", kind="status", status=400,
+                   label="RISK_LIMIT_EXCEEDED", skip=1)  # fmt: skip
     plan = hedged_plan()
     report = run(plan)
+    assert report.orders[2].status == "rejected"
     assert report.hedge_rule == "deviation_reported" and report.net_delta_after_btc == D("-0.2")
     assert report.status == "partial" and not report.rebalance_recorded
     assert "beyond max_delta_drift 0.2 %" in report.note
@@ -154,6 +158,21 @@ def test_realise_order_frees_locked_profit_for_the_spot_buy(run: Runner, gate: F
     )
     assert short.client_order_id.endswith("-ps-p") and report.hedge_rule == "as_planned"
     assert gate.duplicate_texts() == {}
+
+
+def test_short_filled_alone_is_reduced_by_a_compensating_order(
+    run: Runner, gate: FakeGate
+) -> None:
+    """Hummingbot #3831: the perp filled while the spot leg did not. btcn reduces the short."""
+    gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}
+    gate.spot_asks = [(D("100000.05"), D("0.05"))]  # the spot IOC meets a thin book
+    report = run(hedged_plan())
+    spot, short, comp = report.orders
+    assert spot.filled_qty_venue == D("0.05") and short.filled_qty_venue == 2000
+    assert comp.action == Action.CLOSE_SHORT and comp.filled_qty_venue == 1500
+    assert gate.pos["short"][0] == 500 and report.hedge_rule == "perp_reduced"
+    assert abs(report.net_delta_after_btc or 0) <= D("0.0001")
+    assert report.status == "partial" and gate.duplicate_texts() == {}
 
 
 def test_realise_must_close(run: Runner) -> None:

@@ -20,9 +20,12 @@ ReportStatus = Literal["completed", "partial", "failed", "nothing_to_do", "alrea
 TransferStatus = Literal["done", "skipped", "refused", "not_sent", "simulated"]
 # Which legging rule sized the market remainders (live): as_planned (every leg as planned),
 # perp_sized_to_spot (the perp remainder was cut to what spot filled), spot_sized_to_perp (the spot
-# remainder was cut because a perp leg could not fill), deviation_reported (a leg had already
-# filled more than the other could match: the difference is reported, not unwound).
-HedgeRule = Literal["as_planned", "perp_sized_to_spot", "spot_sized_to_perp", "deviation_reported"]
+# remainder was cut because a perp leg could not fill), perp_reduced (a perp leg had already filled
+# more than the other legs could match: a compensating order reduced it), deviation_reported (a
+# difference remains: reported, the run ends partial when it exceeds max_delta_drift).
+HedgeRule = Literal[
+    "as_planned", "perp_sized_to_spot", "spot_sized_to_perp", "perp_reduced", "deviation_reported"
+]
 
 
 class Fill(Model):

@@ -38,7 +38,7 @@ class Attempt:
     avg_price: Decimal | None = None
     finish_as: str | None = None
     fills: list[dict[str, str]] = field(default_factory=list)
-    purpose: str = "rebalance"  # or "realise" (the realise order of a realise pair)
+    purpose: str = "rebalance"  # or "realise" (a realise order), "compensate" (legging)
 
     @property
     def key(self) -> RunKey:
@@ -53,7 +53,7 @@ RunKey = Leg | str  # a rebalance order's leg, or "<leg>.realise" for a realise 
 
 
 def run_key(leg: Leg, purpose: str = "rebalance") -> RunKey:
-    return leg if purpose == "rebalance" else f"{leg.value}.realise"
+    return leg if purpose == "rebalance" else f"{leg.value}.{purpose}"
 
 
 @dataclass
@@ -61,15 +61,19 @@ class LegRun:
     order: PlannedOrder
     attempts: list[Attempt] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
+    purpose: str = ""  # the order's purpose, or "compensate" for a compensating order
+
+    def __post_init__(self) -> None:
+        self.purpose = self.purpose or self.order.purpose
 
     @property
     def key(self) -> RunKey:
-        return run_key(self.order.leg, self.order.purpose)
+        return run_key(self.order.leg, self.purpose)
 
     @property
     def market_only(self) -> bool:
-        """A realise order goes straight to market (IOC): it has no PostOnly attempt."""
-        return self.order.purpose == "realise"
+        """Realise and compensating orders go straight to market (IOC): no PostOnly attempt."""
+        return self.purpose in ("realise", "compensate")
 
     @property
     def post(self) -> Attempt | None:
@@ -130,6 +134,8 @@ def apply_event(legs: dict[RunKey, LegRun], by_cid: dict[str, Attempt], ev: Jour
         leg = Leg(p["leg"])
         a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
                     int(p["exptime_ms"]), purpose=p.get("purpose", "rebalance"))  # fmt: skip
+        if a.key not in legs and "order" in p:  # a compensating order: not in the plan
+            legs[a.key] = LegRun(PlannedOrder.model_validate(p["order"]), purpose=a.purpose)
         legs[a.key].attempts.append(a)
         by_cid[a.cid] = a
         return
@@ -203,9 +209,10 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
     markets = run.markets
     return OrderExecution(
         leg=o.leg, action=o.action, side=o.side,
-        client_order_id=attempt_cid(digest, o.leg, "m" if run.market_only else "p", 1, o.purpose),
+        client_order_id=attempt_cid(digest, o.leg, "m" if run.market_only else "p", 1,
+                                    run.purpose),
         market_client_order_id=markets[-1].cid if markets else
-        attempt_cid(digest, o.leg, "m", 1, o.purpose),
+        attempt_cid(digest, o.leg, "m", 1, run.purpose),
         requested_qty_venue=o.qty_venue, requested_qty_btc=o.qty_btc,
         filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
         fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]

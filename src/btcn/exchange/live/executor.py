@@ -22,7 +22,7 @@ from btcn.exchange.errors import PreTradeCheckFailed
 from btcn.exchange.gate import GateClient
 from btcn.exchange.journal import order_report, run_key
 from btcn.exchange.live.base import VENUE
-from btcn.exchange.live.legging import LegFill, perp_remainders, planned_spot_fee_fraction
+from btcn.exchange.live.compensate import Compensator
 from btcn.exchange.live.phases import Phases
 from btcn.exchange.live.precheck import PreChecker
 from btcn.exchange.live.reconcile import Reconciler
@@ -45,7 +45,7 @@ class LiveDeps:
     retry: RetryPolicy | None = None
 
 
-class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
+class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phases):
     # --- entry ------------------------------------------------------------------------------------
     def run(self) -> ExecutionReport:
         resumed = self._load_journal()
@@ -85,6 +85,7 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
                 self._pre_check()
         self._post_only_phase()
         self._market_phase()
+        self._compensate()
         self._after_orders()
         return self._finish()
 
@@ -143,21 +144,10 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
         return delta
 
     def _hedge_rule(self) -> str:
-        fee = planned_spot_fee_fraction(self.plan)
-        spot = self.legs.get(Leg.BTC_SPOT)
-        final = [
-            LegFill(r.order.leg, delta_sign(r.order.action), self.mult, r.order.qty_venue,
-                    r.filled, ZERO)
-            for r in sorted(self.legs.values(), key=lambda r: not r.market_only)
-            if r.order.leg is not Leg.BTC_SPOT
-        ]  # fmt: skip
-        spot_fill = (
-            LegFill(Leg.BTC_SPOT, delta_sign(spot.order.action), Decimal(1), spot.order.qty_venue,
-                    spot.filled, ZERO) if spot is not None else None
-        )  # fmt: skip
-        _, unmatched = perp_remainders(spot_fill, final, fee)
-        if abs(unmatched) > self.mult / 2:
+        if abs(self._unmatched()) > self.mult / 2:
             return "deviation_reported"
+        if any(r.purpose == "compensate" and r.filled > 0 for r in self.legs.values()):
+            return "perp_reduced"
         for rule in ("spot_sized_to_perp", "perp_sized_to_spot"):
             if rule in self.hedge_rules:
                 return rule
@@ -168,9 +158,13 @@ class LiveExecutor(Treasury, Resolver, Reconciler, PreChecker, Phases):
         orders = [
             order_report(self.legs[run_key(o.leg, o.purpose)], self.digest, self.mult)
             for o in plan.orders
-        ]
+        ] + [
+            order_report(r, self.digest, self.mult)
+            for r in self.legs.values() if r.purpose == "compensate"
+        ]  # fmt: skip
         transfers = self._transfer_reports()
-        orders_complete = all(o.status == "filled" for o in orders)
+        planned = orders[: len(plan.orders)]
+        orders_complete = all(o.status == "filled" for o in planned) and len(orders) == len(planned)
         transfers_ok = all(t.status in ("done", "skipped") for t in transfers)
         traded = any(o.filled_qty_venue > 0 for o in orders) or any(
             t.status == "done" for t in transfers

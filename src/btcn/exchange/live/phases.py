@@ -38,7 +38,7 @@ class Phases(ExecutorBase):
         """An attempt's body; its deadline is set when its request is sent (:meth:`_send`)."""
         o = run.order
         number = 1 if phase == "p" else len(run.markets) + 1
-        cid = attempt_cid(self.digest, o.leg, phase, number, o.purpose)
+        cid = attempt_cid(self.digest, o.leg, phase, number, run.purpose)
         if o.leg is Leg.BTC_SPOT:
             price = o.limit_price_usdt if phase == "p" else self._spot_ioc_price(o.side)
             body = tr.spot_order_body(text=cid, pair=self.pair, side=o.side, amount_btc=qty,
@@ -48,7 +48,7 @@ class Phases(ExecutorBase):
                 text=cid, contract=self.contract, action=o.action, contracts=qty,
                 price=o.limit_price_usdt if phase == "p" else None, tif="poc",
             )  # fmt: skip
-        return Attempt(cid, o.leg, phase, number, body, 0, purpose=o.purpose)
+        return Attempt(cid, o.leg, phase, number, body, 0, purpose=run.purpose)
 
     def _deadline(self) -> int:
         return self.gate.venue_now_ms() + self.gs.request_expiry_ms
@@ -69,6 +69,8 @@ class Phases(ExecutorBase):
                 "leg": a.leg.value, "phase": a.phase, "number": a.number, "body": a.body,
                 "exptime_ms": a.exptime_ms,
                 **({"purpose": a.purpose} if a.purpose != "rebalance" else {}),
+                **({"order": self.legs[a.key].order.model_dump(mode="json")}
+                   if a.purpose == "compensate" else {}),
             }) for a in batch])  # fmt: skip
             for a in batch:
                 self.legs[a.key].attempts.append(a)
@@ -201,8 +203,7 @@ class Phases(ExecutorBase):
         fee = planned_spot_fee_fraction(self.plan)
         spot = self.legs.get(Leg.BTC_SPOT)
         # realise orders first (final by now: they went before the transfers), then the legs
-        perps = sorted((r for r in self.legs.values() if r.order.leg is not Leg.BTC_SPOT),
-                       key=lambda r: not r.market_only)  # fmt: skip
+        perps = self._perp_runs()
         if spot is not None:
 
             def spot_size(run: LegRun) -> Decimal:
@@ -233,11 +234,18 @@ class Phases(ExecutorBase):
 
             self._market_rounds([r for r in perps if not r.market_only], perp_size)
 
+    def _perp_runs(self) -> list[LegRun]:
+        """The perp orders for the hedge sizing: realise orders first, then the rebalance ones
+        (a compensating order is not part of the plan's sizing)."""
+        runs = [r for r in self.legs.values()
+                if r.order.leg is not Leg.BTC_SPOT and r.purpose != "compensate"]  # fmt: skip
+        return sorted(runs, key=lambda r: not r.market_only)
+
     def _realise_phase(self) -> None:
         """Realise orders (closing part of a profitable short, so Gate realises the profit and
         it becomes transferable) go first, straight to market (IOC), before the transfers; the
         leg's rebalance order re-opens the short in the PostOnly and market phases."""
-        runs = [r for r in self.legs.values() if r.market_only]
+        runs = [r for r in self.legs.values() if r.purpose == "realise"]
         if runs:
             self._market_rounds(runs, self._to_send)
 
