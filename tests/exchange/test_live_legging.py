@@ -160,9 +160,7 @@ def test_realise_order_frees_locked_profit_for_the_spot_buy(run: Runner, gate: F
     assert gate.duplicate_texts() == {}
 
 
-def test_short_filled_alone_is_reduced_by_a_compensating_order(
-    run: Runner, gate: FakeGate
-) -> None:
+def test_short_filled_alone_is_reduced_by_a_compensating_order(run: Runner, gate: FakeGate) -> None:
     """Hummingbot #3831: the perp filled while the spot leg did not. btcn reduces the short."""
     gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}
     gate.spot_asks = [(D("100000.05"), D("0.05"))]  # the spot IOC meets a thin book
