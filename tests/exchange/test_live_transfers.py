@@ -210,6 +210,10 @@ def test_balances_that_contradict_the_ledger_stop_the_run(run: Runner, gate: Fak
     with pytest.raises(UncertainTransferError, match="balances moved") as info:
         run(plan)
     assert info.value.exit_code == 6 and gate.creations == [] and gate.transfers == []
+    # A minute later the ledger alone decides: no entry, so it never happened; sent once now.
+    run.clock.advance(61_000)
+    report = run(plan, max_plan_age="1h")
+    assert len(gate.transfers) == 1 and report.transfers[0].status == "done"
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))

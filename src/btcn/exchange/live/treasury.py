@@ -11,7 +11,9 @@ provably not sent, ``ambiguous`` on a timeout / reset / 5xx). An attempt whose o
    to +amount (into futures) or −amount (out of it), not already claimed by another transfer of
    this plan, proves it happened (its ledger id is journaled, so it is never claimed twice);
 2. otherwise the balances: both wallets moved by the amount → it happened (the ledger lags); both
-   unchanged → it did not. Anything else → :class:`UncertainTransferError` (exit 6, nothing sent).
+   unchanged → it did not. Anything else → :class:`UncertainTransferError` (exit 6, nothing sent)
+   while the intent is less than :data:`LEDGER_TRUST_S` old; after that the ledger alone decides
+   (no entry: it never happened — the balances moved for another reason).
 
 "Did not happen" is concluded only once the request's HTTP timeout plus a margin has passed since
 the intent (a request still in flight could otherwise land later). Only then is the transfer sent
@@ -46,6 +48,7 @@ CENT = Decimal("0.01")
 LEDGER_MARGIN_S = 120  # look this far before an intent in the ledger (clock differences)
 SETTLE_MARGIN_S = 2.0  # beyond the HTTP timeout before "not found" means "never happened"
 BALANCE_TOLERANCE = Decimal("0.01")
+LEDGER_TRUST_S = 60  # after this long without a ledger entry, the ledger alone decides
 TRANSFER_HINT = (
     "check the spot and futures wallets on Gate; re-run the same command to resume: btcn decides "
     "from the futures ledger and the balances whether the transfer happened and never repeats one"
@@ -111,6 +114,10 @@ class Treasury(ExecutorBase):
                          wait_ms / 1000)  # fmt: skip
                 self.clock.sleep(wait_ms / 1000)
                 happened, ledger_id = self._happened(run, a)
+        if happened is None and self.gate.venue_now_ms() - a.ts_ms >= LEDGER_TRUST_S * 1000:
+            # Every transfer books a dnw ledger entry; none after a minute: it never happened
+            # (the balances moved for another reason: funding, a manual transfer, a fill).
+            happened = False
         if happened is None:
             raise UncertainTransferError(
                 f"transfer {run.planned.from_} -> {run.planned.to} of {a.amount} USDT: the "
@@ -150,6 +157,16 @@ class Treasury(ExecutorBase):
         t = run.planned
         if len(run.attempts) >= 3:  # three attempts that provably never reached Gate
             return
+        last = run.last
+        if last is not None and last.state == "absent":
+            # Just before sending again: a late copy of the last attempt must not be doubled.
+            happened, ledger_id = self._happened(run, last)
+            if happened:
+                last.state, last.ledger_id = "done", ledger_id
+                last.detail = "found on the futures ledger before sending it again"
+                self._journal([(run.key, "done", {"n": last.n, "ledger_id": ledger_id,
+                                                  "detail": last.detail})])  # fmt: skip
+                return
         spot_total, spot_avail, fut_total, fut_avail = self._balances_now()
         source = spot_avail if t.from_ == "spot" else fut_avail
         amount = min(t.amount_usdt, source).quantize(CENT, rounding=ROUND_DOWN)
