@@ -1,19 +1,29 @@
 """Fault suite for ``btcn execute --live``: kill -9 (or SIGTERM/SIGINT) at random points, then resume.
 
-Each trial starts the fake Gate venue on 127.0.0.1, writes a three-leg plan, runs the real CLI
+Each trial starts the fake Gate venue on 127.0.0.1, writes a three-leg plan with two wallet
+transfers (spot → futures margin before the orders, a futures → spot sweep after them; in some
+trials also a realise order on the short), runs the real CLI
 (``python -m btcn execute --live``) in a subprocess, sends SIGKILL after a random delay (seeded),
 sometimes kills the resume too, and finally re-runs to completion. Every trial also draws venue
 behaviour and faults at random: maker fill share, a cancel racing a fill, PostOnly crossing,
 slow order acknowledgements (to widen the send→ack window), 5xx / reset / timeout after an
-order was accepted, 429 with a reset header, and a venue clock jump (REQUEST_EXPIRED).
+order was accepted, 429 with a reset header, and a venue clock jump (REQUEST_EXPIRED); every
+fault kind on ``POST /wallet/transfers`` (timeout / 5xx / reset, before or after the venue applied
+it, 4xx refusal, 429) with slow transfer answers so kills land between a transfer's send and its
+answer; and the legging cases (spot IOC half filled, spot refused, USDT drained mid-run, perp
+refused).
 
 Figures printed (and returned by :func:`run_suite`):
 
 * duplicate orders: client order ids accepted twice by the venue (must be 0);
 * lost fills: fills on the venue missing from the final execution report, or reported fills the
   venue does not know (must be 0);
+* double / lost transfers: a planned transfer applied more than once by the venue, or the venue's
+  applied transfers differing from the transfers the report gives as done (must be 0);
 * final state: positions equal to the plan's intent, or a partial state reported as such
-  (status ``partial``, exit code 7, positions equal to what the report says was filled).
+  (status ``partial``, exit code 7, positions equal to what the report says was filled);
+* net delta: the venue's book after the run within ``max_delta_drift`` of NAV (0.2 %), or a
+  clearly reported partial.
 
 With ``--signals term,int,kill`` the trials cycle through the signals: SIGTERM and SIGINT stop
 the executor through its exception path (exit 143 / 130) instead of killing it outright, and the
@@ -22,7 +32,7 @@ must exit 143 or 130 (or have finished before the signal came), and be finished 
 
 Usage::
 
-    .venv/bin/python benchmarks/fault_suite.py --trials 50 --seed 20260101
+    .venv/bin/python benchmarks/fault_suite.py --trials 75 --seed 20261202
     .venv/bin/python benchmarks/fault_suite.py --trials 30 --signals term,int
 """
 
@@ -47,14 +57,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from btcn.contracts import Action, ExecutionReport, Leg, dump_json  # noqa: E402
+from btcn.contracts import Action, ExecutionReport, Leg, PlannedTransfer, dump_json  # noqa: E402
 from btcn.stages.execute import plan_digest  # noqa: E402
 from tests.fakes import FakeGate, FakeServer  # noqa: E402
 from tests.helpers import KEY, SECRET, make_plan, order  # noqa: E402
 
 D = Decimal
-START = {"spot_btc": D("0.3"), "long": D(200), "short": D(3000)}
-INTENT = {"spot_btc": D("0.2"), "long": D(-200), "short": D(2000)}
+START = {"spot_btc": D("0.3"), "long": D(200), "short": D(3200)}  # net delta 0
+INTENT = {"spot_btc": D("0.2"), "long": D(-200), "short": D(1800)}  # net delta after: 0
+MARGIN_IN = D(2000)  # before the orders: spot -> futures
+SWEEP_OUT = D(700)  # after the orders: futures -> spot
+NAV = D(100000)
+P_REF = D(100000)
+MAX_DRIFT = D("0.002")
 
 
 @dataclass
@@ -73,6 +88,10 @@ class Trial:
     lost_fills: int = 0
     positions_ok: bool = False
     partial_reported: bool = False
+    double_transfers: int = 0
+    lost_transfers: int = 0
+    delta_ok: bool = False
+    net_delta_btc: Decimal = field(default_factory=Decimal)
     outputs: list[str] = field(default_factory=list)
 
 
@@ -85,6 +104,7 @@ def _env(server: FakeServer) -> dict[str, str]:
         "BTCN_GATE__TIMEOUT": "700ms",
         "BTCN_GATE__REQUEST_EXPIRY": "1500ms",
         "BTCN_EXECUTION__POST_ONLY_WINDOW": "300ms",
+        "BTCN_STRATEGY__MAX_DELTA_DRIFT": str(MAX_DRIFT),
         "PYTHONPATH": str(ROOT / "src"),
     })  # fmt: skip
     return env
@@ -125,6 +145,42 @@ def _scenario(rng: random.Random, gate: FakeGate) -> str:
         gate.add_fault(method="POST", path=path, kind="skew", delay_s=90)
     if fault != "none":
         names.append(f"{fault}@{path.split('/')[1]}")
+    # Wallet transfers: every fault kind, before or after the venue applied it.
+    xfer = rng.choice([
+        "none", "timeout-after", "timeout-before", "5xx-after", "5xx-before", "reset-after",
+        "reset-before", "refused", "429",
+    ])  # fmt: skip
+    skip = rng.choice([0, 1])  # the margin transfer (0) or the sweep (1)
+    wt = "/wallet/transfers"
+    kind, _, when = xfer.partition("-")
+    if kind in ("timeout", "reset"):
+        gate.add_fault(method="POST", path=wt, kind=kind, when=when, delay_s=1.0, skip=skip)
+    elif kind == "5xx":
+        gate.add_fault(method="POST", path=wt, kind="status", status=502, when=when, skip=skip)
+    elif xfer == "refused":
+        gate.add_fault(method="POST", path=wt, kind="status", status=400,
+                       label="BALANCE_NOT_ENOUGH", skip=skip)  # fmt: skip
+    elif xfer == "429":
+        gate.add_fault(method="POST", path=wt, kind="rate_limit", reset_in_s=1, skip=skip)
+    if xfer != "none":
+        names.append(f"xfer:{xfer}@{'sweep' if skip else 'margin'}")
+    if rng.random() < 0.5:
+        gate.transfer_latency_s = rng.choice([0.2, 0.4, 0.6])  # widen the send -> answer window
+        names.append(f"slow-xfer={gate.transfer_latency_s}")
+    # Legging: one leg refused or starved.
+    leg = rng.choices(["none", "spot-refused", "usdt-drained", "perp-refused"],
+                      weights=[70, 10, 10, 10])[0]  # fmt: skip
+    if leg == "spot-refused":
+        gate.add_fault(method="POST", path="/spot/batch_orders", kind="status", status=400,
+                       label="BALANCE_NOT_ENOUGH")  # fmt: skip
+    elif leg == "usdt-drained":  # the PostOnly went through, the market order finds no USDT
+        gate.add_fault(method="POST", path="/spot/batch_orders", kind="status", status=400,
+                       label="BALANCE_NOT_ENOUGH", skip=1, times=3)  # fmt: skip
+    elif leg == "perp-refused":
+        gate.add_fault(method="POST", path="/futures/usdt/batch_orders", kind="status",
+                       status=400, label="INSUFFICIENT_AVAILABLE", times=4)  # fmt: skip
+    if leg != "none":
+        names.append(leg)
     return " ".join(names)
 
 
@@ -143,9 +199,15 @@ def _journal_tail(state: Path, digest: str) -> str:
         return "before the journal existed"
     if not rows:
         return "before the first journal entry"
+    last_xfer: dict[str, str] = {}
+    for cid, event in rows:
+        if cid.startswith("xfer-"):
+            last_xfer[cid] = event
+    if rows[-1][1] != "done" and any(e in ("intent", "ambiguous") for e in last_xfer.values()):
+        return "between a transfer's send and its answer"
     outcome: dict[str, str] = {}
     for cid, event in rows:
-        if cid:
+        if cid and not cid.startswith("xfer-"):
             outcome[cid] = event
     if rows[-1][1] == "done":
         return "after the run finished"
@@ -180,19 +242,32 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
                     short_contracts=int(START["short"]))  # fmt: skip
     scenario = _scenario(rng, gate)
     now_ms = int(time.time() * 1000)
-    plan = make_plan([
+    realise = rng.random() < 0.3
+    orders = [
         order(Leg.BTC_SPOT, Action.BUY, "0.2", "99999.9"),
         order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "200", "100000.1"),
-        order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "2000", "100000.1"),
-    ], as_of_ms=now_ms, spot_btc=str(START["spot_btc"]), long_contracts=str(START["long"]),
-        short_contracts=str(START["short"]))  # fmt: skip
+        order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "2300" if realise else "1800", "100000.1"),
+    ]
+    if realise:  # close 500 contracts at market first, re-opened by the OPEN_SHORT
+        orders.insert(2, order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "500", "99999.9")
+                      .model_copy(update={"purpose": "realise"}))  # fmt: skip
+        scenario += " realise"
+    transfers = [
+        PlannedTransfer.model_validate({"from": "spot", "to": "futures", "amount_usdt": MARGIN_IN,
+                                        "reason": "margin", "when": "before_orders"}),
+        PlannedTransfer.model_validate({"from": "futures", "to": "spot", "amount_usdt": SWEEP_OUT,
+                                        "reason": "sweep", "when": "after_orders"}),
+    ]  # fmt: skip
+    plan = make_plan(orders, as_of_ms=now_ms, spot_btc=str(START["spot_btc"]),
+                     long_contracts=str(START["long"]), short_contracts=str(START["short"]),
+                     transfers=transfers)  # fmt: skip
     digest = plan_digest(plan)
     tdir = workdir / f"trial-{index:03d}"
     tdir.mkdir()
     plan_file = tdir / "plan.json"
     plan_file.write_text(dump_json(plan))
     state = tdir / "state.db"
-    trial = Trial(index, scenario, kill_after_s=round(rng.uniform(0.15, 1.6), 3),
+    trial = Trial(index, scenario, kill_after_s=round(rng.uniform(0.3, 2.6), 3),
                   signal_name=signal_name)  # fmt: skip
     sig = SIGNALS[signal_name]
     cmd = [sys.executable, "-m", "btcn", "execute", "--live", str(plan_file), "--state", str(state)]
@@ -241,12 +316,29 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     longs, shorts = gate.pos["long"][0], gate.pos["short"][0]
     spot_fee_btc = sum((D(t["fee"]) for t in gate.spot_trades if t["fee_currency"] == "BTC"), D(0))
     spot = gate.spot["BTC"][0] + gate.spot["BTC"][1]
-    by_leg = {o.leg: o.filled_qty_venue for o in report.orders}
+    by_leg: dict[Leg, Decimal] = {}
+    short_net = long_net = D(0)  # realise and compensating orders go the other way
+    for o in report.orders:
+        by_leg[o.leg] = o.filled_qty_venue
+        if o.leg is Leg.BTC_PERP_SHORT:
+            short_net += o.filled_qty_venue * (1 if o.action is Action.OPEN_SHORT else -1)
+        elif o.leg is Leg.BTC_PERP_LONG:
+            long_net += o.filled_qty_venue * (1 if o.action is Action.OPEN_LONG else -1)
     consistent = (
-        longs == START["long"] - by_leg[Leg.BTC_PERP_LONG]
-        and shorts == START["short"] + by_leg[Leg.BTC_PERP_SHORT]
+        longs == START["long"] + long_net
+        and shorts == START["short"] + short_net
         and spot == START["spot_btc"] + by_leg[Leg.BTC_SPOT] - spot_fee_btc
     )
+    # Transfers: the venue's applied transfers are exactly the report's done ones, each planned
+    # transfer at most once.
+    applied = Counter(tx["amount"] for tx in gate.transfers)
+    done = Counter(x.amount_usdt for x in report.transfers if x.status == "done")
+    by_dir = Counter((tx["from"], tx["to"]) for tx in gate.transfers)
+    trial.double_transfers = sum(n - 1 for n in by_dir.values() if n > 1)
+    trial.lost_transfers = sum(((applied - done) + (done - applied)).values())
+    mult = D("0.0001")
+    trial.net_delta_btc = spot + (longs - shorts) * mult
+    within = abs(trial.net_delta_btc) * P_REF / NAV <= MAX_DRIFT
     trial.positions_ok = consistent and report.status == "completed" and (
         longs == START["long"] + INTENT["long"] and shorts == START["short"] + INTENT["short"]
     )  # fmt: skip
@@ -255,9 +347,18 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     # plan but before printing, by the re-run's note ("already executed at … (partial)").
     reported_by_rerun = finishing_code is None and "(partial)" in rerun_note
     trial.partial_reported = (
-        consistent and report.status == "partial" and (finishing_code == 7 or reported_by_rerun)
-    )
+        consistent and report.status in ("partial", "failed")
+        and (finishing_code == 7 or reported_by_rerun)
+    )  # fmt: skip
+    trial.delta_ok = within or trial.partial_reported
     return trial
+
+
+def _ok(t: Trial) -> bool:
+    return (
+        t.duplicates == 0 and t.lost_fills == 0 and t.double_transfers == 0
+        and t.lost_transfers == 0 and (t.positions_ok or t.partial_reported) and t.delta_ok
+    )  # fmt: skip
 
 
 def run_suite(
@@ -276,10 +377,10 @@ def run_suite(
             t = run_trial(i, rng, base, signals[i % len(signals)])
             results.append(t)
             if not quiet:
-                mark = "ok " if (t.duplicates == 0 and t.lost_fills == 0 and
-                                 (t.positions_ok or t.partial_reported)) else "BAD"  # fmt: skip
+                mark = "ok " if _ok(t) else "BAD"
                 print(f"{mark} #{i:02d} {t.signal_name}@{t.kill_after_s:.2f}s {t.kill_point:<40} "
-                      f"{t.status:<10} [{t.scenario}]", flush=True)  # fmt: skip
+                      f"{t.status:<10} delta={t.net_delta_btc:+.4f} [{t.scenario}]",
+                      flush=True)  # fmt: skip
     summary = {
         "trials": trials,
         "seed": seed,
@@ -297,9 +398,15 @@ def run_suite(
         ),
         "duplicate_orders": sum(t.duplicates for t in results),
         "lost_fills": sum(t.lost_fills for t in results),
+        "double_transfers": sum(t.double_transfers for t in results),
+        "lost_transfers": sum(t.lost_transfers for t in results),
         "final_equals_intent": sum(t.positions_ok for t in results),
         "partial_clearly_reported": sum(t.partial_reported for t in results),
-        "inconsistent": sum(not (t.positions_ok or t.partial_reported) for t in results),
+        "net_delta_within_drift_or_reported": sum(t.delta_ok for t in results),
+        "max_abs_net_delta_btc_completed": str(
+            max((abs(t.net_delta_btc) for t in results if t.positions_ok), default=D(0))
+        ),
+        "inconsistent": sum(not _ok(t) for t in results),
         "wall_time_s": round(time.monotonic() - started, 1),
     }
     summary["results"] = results
@@ -309,23 +416,26 @@ def run_suite(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=50)
-    ap.add_argument("--seed", type=int, default=20260101)
+    ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument(
         "--signals",
         default="kill",
         help="comma-separated signals the trials cycle through: kill, term, int",
     )
+    ap.add_argument("--keep", type=Path, default=None, help="keep each trial's folder here")
     args = ap.parse_args()
     names = tuple(args.signals.split(","))
     if not set(names) <= set(SIGNALS):
         ap.error(f"--signals takes {', '.join(SIGNALS)}")
-    summary = run_suite(args.trials, args.seed, quiet=args.quiet, signals=names)
+    summary = run_suite(args.trials, args.seed, workdir=args.keep, quiet=args.quiet, signals=names)
     summary.pop("results")
     print(json.dumps(summary, indent=2))
     ok = (
         summary["duplicate_orders"] == 0
         and summary["lost_fills"] == 0
+        and summary["double_transfers"] == 0
+        and summary["lost_transfers"] == 0
         and summary["inconsistent"] == 0
         and summary["bad_signal_exits"] == 0
     )

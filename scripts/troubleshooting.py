@@ -36,7 +36,7 @@ AREAS = [
             "runtime/secrets.py",
             "runtime/netguard.py",
             "exchange/credentials.py",
-            "exchange/gate.py:87",
+            "exchange/gate.py:92",
             "monitoring/telegram.py:111",
         ),
         "A settings file, an environment variable or a secret is missing or invalid.",
@@ -53,7 +53,7 @@ AREAS = [
     ),
     (
         "Paper and live execution (exits 2, 3, 6, 7)",
-        ("stages/execute.py", "exchange/live.py", "core/plan_check.py"),
+        ("stages/execute.py", "exchange/live/", "core/plan_check.py"),
         "btcn refused to send, or the venue did not do what was asked. Nothing is ever sent twice: "
         "after fixing the cause, re-run the same plan.",
     ),
@@ -362,6 +362,13 @@ ADVICE = {
     "cannot open state store": "The file is not a btcn state store (or is damaged); check [state] path / --state.",
     "is locked by another btcn process": "Another btcn command is writing the state store; retry when it is done.",
     "was written by a newer btcn (schema": "Upgrade btcn.",
+    # live treasury, legging and deadlines (issue 11)
+    "deadline passed": "Internal: Gate refused an order request for its x-gate-exptime deadline; btcn does not retry it and treats the order as never placed.",
+    "deadline had passed: not placed": "The order request reached Gate after its x-gate-exptime deadline and was refused: it was not placed. btcn goes on (a PostOnly leg moves to the market phase); nothing to do unless it repeats (check the machine's clock and network latency, or raise [gate] request_expiry).",
+    "plan: a realise order must close a perp position, not": "A realise order closes part of a perp position (CLOSE_SHORT or CLOSE_LONG); plan again with this btcn.",
+    "cannot be performed: nothing was sent": "A transfer must go between two different wallets (spot and futures); plan again with this btcn.",
+    "btcn sends one per leg": "A plan carries at most one rebalance order per leg and one realise order per perp leg; plan again with this btcn.",
+    "USDT: the futures ledger does not show it but the balances moved by another amount": "btcn cannot tell whether a wallet transfer happened (someone else moved money, or funding was paid meanwhile). Compare the futures ledger (Gate: Futures → Transaction history, type transfer) and both wallets with the report; do not move the money by hand; re-run the same plan a minute later: once the ledger has shown no entry for 60 s, btcn trusts the ledger alone (no entry: the transfer never happened, and it is sent once).",
     "another btcn process is executing on": "Another `btcn execute --live` runs for this venue; wait for it (a killed one releases the lock).",
     "MB (stopped between two steps; no file was left half-written": "Give the command less data at once, or raise [watchdog] max_rss_mb.",
 }

@@ -1,7 +1,8 @@
 """A short run of ``benchmarks/fault_suite.py`` inside pytest: real ``btcn execute --live``
 subprocesses killed with SIGKILL at random (seeded) points, then resumed.
 
-The benchmark script runs the full 50+ trials; this keeps the default test run fast.
+The benchmark script runs the full 75+ trials (transfers, realise orders and legging cases
+included); this keeps the default test run fast.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from tests import secret_scan
 
 @pytest.mark.slow
 def test_kill_9_at_random_points_never_duplicates_or_loses_fills() -> None:
-    summary = run_suite(trials=8, seed=4242, quiet=True)
+    summary = run_suite(trials=10, seed=4242, quiet=True)
     for trial in summary["results"]:  # type: ignore[attr-defined]
         for text in trial.outputs:
             secret_scan.record(f"fault suite trial {trial.index}", text)
     assert summary["killed_before_exit"] >= 4
     assert summary["duplicate_orders"] == 0
     assert summary["lost_fills"] == 0
+    assert summary["double_transfers"] == 0 and summary["lost_transfers"] == 0
+    assert summary["net_delta_within_drift_or_reported"] == summary["trials"]
     assert summary["inconsistent"] == 0, [
         (t.index, t.scenario, t.status)
         for t in summary["results"]  # type: ignore[attr-defined]

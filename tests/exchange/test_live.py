@@ -188,7 +188,13 @@ def test_thin_book_gives_a_clearly_reported_partial(run: Runner, gate: FakeGate)
     assert report.status == "partial" and not report.rebalance_recorded
     spot = report.orders[0]
     assert spot.status == "partially_filled" and spot.filled_qty_venue == D("0.13")
-    assert report.orders[1].status == "filled"
+    assert "IOC filled 0.03 of 0.1" in spot.detail  # a half-filled IOC says why
+    # Hedge sized to fills: the short is cut to what spot bought (0.13 BTC = 1300 contracts).
+    short = report.orders[1]
+    assert short.status == "partially_filled" and short.filled_qty_venue == 1300
+    assert "hedge sized to fills" in short.detail and report.hedge_rule == "perp_sized_to_spot"
+    fee_btc = sum(D(t["fee"]) for t in gate.spot_trades)
+    assert report.net_delta_after_btc == D("0.13") - fee_btc - D("0.13")
     with StateStore(run.state) as store:
         assert store.last_rebalance_ms("gate") is None  # cooldown not started
     assert run(basic_plan()).status == "already_executed"
@@ -301,9 +307,15 @@ def test_venue_rejection_after_the_check_is_reported(run: Runner, gate: FakeGate
                    label="BALANCE_NOT_ENOUGH")  # fmt: skip
     report = run(basic_plan())
     assert report.status == "partial"
-    spot, short = report.orders
+    spot, short, comp = report.orders
     assert spot.status == "rejected" and "BALANCE_NOT_ENOUGH" in spot.detail
-    assert short.status == "filled"
+    # The short's PostOnly had filled half as maker; its remainder is not sent (spot bought
+    # nothing) and a compensating CLOSE_SHORT takes the half that filled back off: no naked leg.
+    assert short.status == "partially_filled" and short.filled_qty_venue == 1000
+    assert comp.action == Action.CLOSE_SHORT and comp.filled_qty_venue == 1000
+    assert comp.client_order_id.endswith("-pc-m") and "compensating order" in comp.detail
+    assert report.hedge_rule == "perp_reduced" and report.net_delta_after_btc == 0
+    assert gate.pos["short"][0] == 0 and not report.rebalance_recorded
 
 
 def test_account_that_does_not_match_the_plan_is_refused(run: Runner, gate: FakeGate) -> None:

@@ -16,6 +16,13 @@ Matching model (documented so tests can compute expected results):
 * Spot fees are charged in the received asset (buy: BTC, sell: USDT); futures fees in USDT on
   notional. Futures positions are dual mode: a buy opens long or (``reduce_only``) reduces short.
 
+* Wallet transfers (``POST /wallet/transfers``, spot ↔ futures, USDT) move money between
+  ``spot["USDT"]`` and ``fut_total`` and book one ``dnw`` ledger entry (``change`` + in, − out of
+  the futures wallet). More than the source's ``available`` is refused (4xx
+  ``BALANCE_NOT_ENOUGH``): spot available, or futures ``available`` = wallet − position margin −
+  order margin, so unrealised profit is never transferable. ``transfer_answer="204"`` answers
+  like older API versions (no body). Every applied transfer is in ``transfers``.
+
 Faults (:class:`Fault`) match a method and a path regex and fire ``times`` times:
 ``status`` (an error answer), ``rate_limit`` (429 + reset header), ``timeout`` (answer after
 ``delay_s``), ``reset`` (close the connection without an answer); ``when="after"`` applies the
@@ -180,6 +187,12 @@ class FakeGate:
         self.spot_trades: list[dict[str, Any]] = []
         self.fut_trades: list[dict[str, Any]] = []
         self.account_book: list[dict[str, Any]] = []
+        self.transfers: list[dict[str, Any]] = []  # applied wallet transfers
+        self.transfer_answer = "tx_id"  # or "204": no body (older API versions)
+        self.next_tx_id = 81_000_000_001
+        self.transfer_latency_s = 0.0  # delay before answering a transfer (widens the window)
+        self.exptimes: list[tuple[str, int, float]] = []  # (path, x-gate-exptime ms, venue now s)
+        self.maintenance_rate = D("0.004")
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query) — never headers
         self.auth_failures: list[str] = []
@@ -249,6 +262,8 @@ class FakeGate:
             reply = Reply(400, {"label": "INVALID_PARAM_VALUE", "message": str(err)[:200]})
         if method == "POST" and ("orders" in sub) and "cancel" not in sub:
             reply.delay_s = max(reply.delay_s, self.create_latency_s)
+        if method == "POST" and sub == "/wallet/transfers":
+            reply.delay_s = max(reply.delay_s, self.transfer_latency_s)
         if fault is not None:
             return self._fault_reply(fault, reply)
         return reply
@@ -348,14 +363,17 @@ class FakeGate:
             ("POST", r"/futures/usdt/batch_cancel_orders"): self._fut_cancel_batch,
             ("GET", r"/futures/usdt/my_trades"): self._fut_trades,
             ("GET", r"/futures/usdt/account_book"): self._account_book,
+            ("POST", r"/wallet/transfers"): self._transfer,
         }
         for table, needs_auth in ((public, False), (private, True)):
             for (m, pattern), fn in table.items():
                 match = re.fullmatch(pattern, sub)
                 if m == method and match:
+                    exptime = headers.get("x-gate-exptime")
+                    if exptime is not None:
+                        self.exptimes.append((sub, int(exptime), self.now()))
                     if needs_auth:
                         self._check_auth(method, path, raw_query, headers, body)
-                    exptime = headers.get("x-gate-exptime")
                     if exptime is not None and self.now() * 1000 > float(exptime):
                         raise ApiError(400, "REQUEST_EXPIRED", "x-gate-exptime has passed")
                     payload = json.loads(body) if body else None
@@ -405,6 +423,7 @@ class FakeGate:
             "funding_next_apply": 1735718400.0, "maker_fee_rate": "-0.00025",
             "taker_fee_rate": "0.00075", "leverage_min": "1", "leverage_max": "125",
             "order_price_deviate": "0.5", "in_delisting": False, "status": "trading",
+            "maintenance_rate": s(self.maintenance_rate),
         })  # fmt: skip
 
     def _fut_tickers(self, **_: Any) -> Reply:
@@ -501,7 +520,7 @@ class FakeGate:
         return Reply(200, {
             "total": s(self.fut_total), "unrealised_pnl": s(self._upnl()),
             "position_margin": s(self._margin_used()), "order_margin": s(self._order_margin()),
-            "available": s(self.fut_available()), "point": "0", "currency": "USDT",
+            "available": s(max(self.fut_available(), ZERO)), "point": "0", "currency": "USDT",
             "in_dual_mode": self.dual_mode, "position_mode": "dual" if self.dual_mode else "single",
             "enable_credit": False, "bonus": "0",
             "history": {"dnw": s(self.fut_total), "pnl": s(self.realised), "fee": "0",
@@ -522,8 +541,9 @@ class FakeGate:
             "maintenance_rate": "0.004",
             "value": s(size * self.multiplier * self.mark),
             "margin": s(size * self.multiplier * entry / self.leverage),
+            "maintenance_margin": s(size * self.multiplier * self.mark * self.maintenance_rate),
             "entry_price": s(entry),
-            "liq_price": "0",
+            "liq_price": s(self._liq_price(side)),
             "mark_price": s(self.mark),
             "unrealised_pnl": "0",
             "realised_pnl": "0",
@@ -537,6 +557,54 @@ class FakeGate:
             "cross_leverage_limit": "0",
             "update_time": int(self.now()),
         }
+
+    def _liq_price(self, side: str) -> Decimal:
+        """Gate's isolated-margin rule (exchange-api.md §4.6) with the position's margin."""
+        size, entry = self.pos[side]
+        if size == 0:
+            return ZERO
+        margin = size * self.multiplier * entry / self.leverage
+        rate = self.maintenance_rate + self.fut_taker_fee
+        if side == "short":
+            return q((entry + margin / (self.multiplier * size)) / (1 + rate), 2)
+        return max(q((entry - margin / (self.multiplier * size)) / (1 - rate), 2), ZERO)
+
+    # --- wallet --------------------------------------------------------------------------------
+    def _transfer(self, body: Any, **_: Any) -> Reply:
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_REQUEST_BODY", "expected an object")
+        for key in ("currency", "from", "to", "amount"):
+            if key not in body:
+                raise ApiError(400, "MISSING_REQUIRED_PARAM", key)
+        if body["currency"] != "USDT":
+            raise ApiError(400, "INVALID_CURRENCY", str(body["currency"]))
+        src, dst = body["from"], body["to"]
+        if {src, dst} != {"spot", "futures"}:
+            raise ApiError(400, "INVALID_PARAM_VALUE", f"from {src} to {dst}")
+        if body.get("settle", "usdt") != "usdt":
+            raise ApiError(400, "INVALID_PARAM_VALUE", "settle")
+        amount = D(str(body["amount"]))
+        if amount <= 0 or amount != q(amount, 8):
+            raise ApiError(400, "INVALID_PARAM_VALUE", f"amount {body['amount']}")
+        available = self.spot["USDT"][0] if src == "spot" else self.fut_available()
+        if amount > available:
+            raise ApiError(400, "BALANCE_NOT_ENOUGH", "Not enough balance")
+        if src == "spot":
+            self.spot["USDT"][0] -= amount
+            self.fut_total += amount
+            change = amount
+        else:
+            self.fut_total -= amount
+            self.spot["USDT"][0] += amount
+            change = -amount
+        tx_id = self.next_tx_id
+        self.next_tx_id += 3
+        self._book("dnw", change, "")
+        self.transfers.append({"tx_id": tx_id, "from": src, "to": dst, "amount": amount,
+                               "time": self.now()})  # fmt: skip
+        if self.transfer_answer == "204":
+            return Reply(204, None)
+        return Reply(200, {"tx_id": tx_id})
 
     def _dual_positions(self, contract: str, **_: Any) -> Reply:
         if not self.dual_mode:

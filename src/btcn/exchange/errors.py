@@ -10,9 +10,12 @@
     ├── RejectedError         HTTP 4xx with the venue's ``label``: the venue refused, nothing happened
     │   └── AuthError         401/403: key, signature or permission problem
     │       └── ClockSkewError  REQUEST_EXPIRED: our Timestamp is > 60 s off the venue clock
+    │           └── DeadlineExpiredError  REQUEST_EXPIRED on an order request whose
+    │                                     x-gate-exptime had passed: not placed, never retried
     ├── PreTradeCheckFailed   a leg would be rejected: nothing was sent
     ├── ReconcileError        the account does not match the plan or the journal: nothing was sent
-    └── UncertainOrderError   an order's state cannot be established: stop before sending more
+    ├── UncertainOrderError   an order's state cannot be established: stop before sending more
+    └── UncertainTransferError  a wallet transfer's outcome cannot be established: stop
 
 Reads retry on TransportError, RateLimitedError and ServerError; writes only on errors that prove
 the venue did not act (RateLimitedError, ClockSkewError). Messages are built from the HTTP method,
@@ -78,6 +81,12 @@ class ClockSkewError(AuthError):
     """``REQUEST_EXPIRED``: re-sync the clock with the venue and sign again."""
 
 
+class DeadlineExpiredError(ClockSkewError):
+    """``REQUEST_EXPIRED`` on a request whose ``x-gate-exptime`` deadline had passed by the venue's
+    clock (re-synced): Gate refused it for its deadline, so it was not placed. Retrying it under
+    the same header cannot succeed, so it is not retried as clock skew."""
+
+
 class PreTradeCheckFailed(ExchangeError):
     """A leg of the plan would be rejected by the venue; no order of the plan was sent."""
 
@@ -88,6 +97,10 @@ class ReconcileError(ExchangeError):
 
 class UncertainOrderError(ExchangeError):
     """An order's state could not be established; btcn stops before sending anything else."""
+
+
+class UncertainTransferError(ExchangeError):
+    """A wallet transfer's outcome could not be established from the ledger and the balances."""
 
 
 NOT_FOUND_LABELS = frozenset({"ORDER_NOT_FOUND"})

@@ -9,6 +9,7 @@ once that instant has passed, a look-up that finds nothing proves the order will
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,12 +18,16 @@ from btcn.errors import ConfigError
 from btcn.exchange import gate_wire as w
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials
+from btcn.exchange.errors import ClockSkewError, DeadlineExpiredError
 from btcn.exchange.http import Params, VenueHttp, parse_as
 from btcn.exchange.retry import RetryPolicy
 from btcn.exchange.signing import GateAuth
 
 API_PREFIX = "/api/v4"
 EXPTIME_HEADER = "x-gate-exptime"
+# An order request's deadline: a fixed instant (unix ms), or a function called when each attempt
+# of the request is actually sent (so a retry after a clock re-sync carries a fresh deadline).
+Deadline = int | Callable[[], int] | None
 
 
 class GateClient:
@@ -98,21 +103,46 @@ class GateClient:
 
     def _write(
         self, method: str, path: str, *, params: Params | None = None, body: Any = None,
-        idempotent: bool, exptime_ms: int | None = None,
+        idempotent: bool, exptime_ms: Deadline = None,
     ) -> Any:  # fmt: skip
+        sent: list[int] = []  # the deadline each attempt carried
         header_fn: Callable[[], dict[str, str]] | None = None
         if exptime_ms is not None:
-            header_fn = lambda: {EXPTIME_HEADER: str(exptime_ms)}  # noqa: E731
-        return self.http.call(
-            method,
-            path,
-            params=params,
-            body=body,
-            auth=self._auth_or_fail(),
-            idempotent=idempotent,
-            on_clock_skew=self.sync_clock,
-            header_fn=header_fn,
-        ).data
+            deadline = exptime_ms
+
+            def header_fn() -> dict[str, str]:
+                value = deadline() if callable(deadline) else deadline
+                sent.append(value)
+                return {EXPTIME_HEADER: str(value)}
+
+        def on_clock_skew() -> None:
+            self.sync_clock()
+            if sent and sent[-1] <= self.venue_now_ms():
+                # Refused for its deadline, not for the Timestamp: a retry cannot be accepted.
+                raise DeadlineExpiredError(f"gate: {method} {path}: deadline passed", status=0)
+
+        try:
+            return self.http.call(
+                method,
+                path,
+                params=params,
+                body=body,
+                auth=self._auth_or_fail(),
+                idempotent=idempotent,
+                on_clock_skew=on_clock_skew,
+                header_fn=header_fn,
+            ).data
+        except ClockSkewError as exc:
+            if (
+                sent
+                and sent[-1] <= self.venue_now_ms()
+                and not isinstance(exc, DeadlineExpiredError)
+            ):
+                raise DeadlineExpiredError(
+                    f"{exc.message} (its {EXPTIME_HEADER} deadline had passed: not placed)",
+                    status=exc.status, label=exc.label, detail=exc.detail,
+                ) from None  # fmt: skip
+            raise
 
     @property
     def _fut(self) -> str:
@@ -191,14 +221,14 @@ class GateClient:
         return parse_as(w.POSITIONS, data, f"gate: GET {self._fut}/positions")
 
     # --- spot orders ---------------------------------------------------------------------------
-    def create_spot_order(self, body: dict[str, Any], exptime_ms: int | None) -> w.SpotOrder:
+    def create_spot_order(self, body: dict[str, Any], exptime_ms: Deadline) -> w.SpotOrder:
         data = self._write(
             "POST", "/spot/orders", body=body, idempotent=False, exptime_ms=exptime_ms
         )
         return parse_as(w.adapter(w.SpotOrder), data, "gate: POST /spot/orders")
 
     def create_spot_batch(
-        self, bodies: list[dict[str, Any]], exptime_ms: int | None
+        self, bodies: list[dict[str, Any]], exptime_ms: Deadline
     ) -> list[w.SpotBatchResult]:
         data = self._write(
             "POST", "/spot/batch_orders", body=bodies, idempotent=False, exptime_ms=exptime_ms
@@ -252,14 +282,14 @@ class GateClient:
         return parse_as(w.SPOT_TRADES, data, "gate: GET /spot/my_trades")
 
     # --- futures orders ------------------------------------------------------------------------
-    def create_futures_order(self, body: dict[str, Any], exptime_ms: int | None) -> w.FuturesOrder:
+    def create_futures_order(self, body: dict[str, Any], exptime_ms: Deadline) -> w.FuturesOrder:
         data = self._write(
             "POST", f"{self._fut}/orders", body=body, idempotent=False, exptime_ms=exptime_ms
         )
         return parse_as(w.adapter(w.FuturesOrder), data, f"gate: POST {self._fut}/orders")
 
     def create_futures_batch(
-        self, bodies: list[dict[str, Any]], exptime_ms: int | None
+        self, bodies: list[dict[str, Any]], exptime_ms: Deadline
     ) -> list[w.FuturesBatchResult]:
         data = self._write(
             "POST", f"{self._fut}/batch_orders", body=bodies, idempotent=False,
@@ -312,6 +342,36 @@ class GateClient:
             params.append(("to", to_s))
         data = self._get(f"{self._fut}/account_book", params, private=True)
         return parse_as(w.ACCOUNT_BOOK, data, f"gate: GET {self._fut}/account_book")
+
+    def transfer_ledger(self, from_s: int, *, max_pages: int = 10) -> list[w.AccountBookEntry]:
+        """Every futures-wallet transfer (``type=dnw``: + in, − out) since ``from_s``."""
+        out: list[w.AccountBookEntry] = []
+        for page in range(max_pages):
+            rows = self.account_book(type_="dnw", from_s=from_s, limit=100, offset=page * 100)
+            out += rows
+            if len(rows) < 100:
+                break
+        return out
+
+    # --- wallet --------------------------------------------------------------------------------
+    def transfer(
+        self, currency: str, from_: str, to: str, amount: Decimal, settle: str | None = None
+    ) -> str | None:
+        """``POST /wallet/transfers`` between the spot and futures wallets; Gate's ``tx_id``
+        (None when it answers 204 without a body). Never retried after it may have been sent:
+        a transfer has no client id, so an ambiguous outcome is decided from the ledger and the
+        balances by the caller. A 4xx means nothing moved (``RejectedError`` with Gate's label)."""
+        if amount <= 0:
+            raise ValueError("a transfer amount must be positive")
+        body = {
+            "currency": currency, "from": from_, "to": to, "amount": format(amount, "f"),
+            "settle": settle or self.settle,
+        }  # fmt: skip
+        data = self._write("POST", "/wallet/transfers", body=body, idempotent=False)
+        if data is None:
+            return None
+        res = parse_as(w.adapter(w.TransferResult), data, "gate: POST /wallet/transfers")
+        return res.tx_id
 
 
 def _one(rows: list[Any], key: str, value: str, path: str) -> Any:

@@ -82,6 +82,7 @@ class Contract(Wire):
     funding_interval: int | None = None
     in_delisting: bool = False
     status: str | None = None
+    maintenance_rate: OptNum = None  # first risk tier
 
 
 class FuturesTicker(Wire):
@@ -146,6 +147,9 @@ class Position(Wire):
     mark_price: OptNum = None
     value: OptNum = None
     unrealised_pnl: OptNum = None
+    margin: OptNum = None
+    maintenance_margin: OptNum = None
+    liq_price: OptNum = None
 
 
 class SpotOrder(Wire):
@@ -259,12 +263,21 @@ class FuturesTrade(Wire):
 
 
 class AccountBookEntry(Wire):
+    """``GET /futures/usdt/account_book``; ``type`` dnw = a transfer (change + in, − out)."""
+
+    id: OptNum = None
     time: Num
     change: Num
     balance: Num
     type: str
     text: str = ""
     contract: str | None = None
+
+
+class TransferResult(Wire):
+    """``POST /wallet/transfers``: ``{"tx_id": <int>}`` (older API versions: 204, no body)."""
+
+    tx_id: OptNum = None
 
 
 class CancelResult(Wire):

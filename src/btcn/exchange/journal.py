@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder
+from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder, PlannedTransfer
 from btcn.core.ids import client_order_id, is_valid_client_order_id
 from btcn.core.money import ZERO
 from btcn.exchange import translate as tr
@@ -38,10 +38,22 @@ class Attempt:
     avg_price: Decimal | None = None
     finish_as: str | None = None
     fills: list[dict[str, str]] = field(default_factory=list)
+    purpose: str = "rebalance"  # or "realise" (a realise order), "compensate" (legging)
+
+    @property
+    def key(self) -> RunKey:
+        return run_key(self.leg, self.purpose)
 
     @property
     def settled(self) -> bool:
         return self.state in ("rejected", "final", "absent")
+
+
+RunKey = Leg | str  # a rebalance order's leg, or "<leg>.realise" for a realise order
+
+
+def run_key(leg: Leg, purpose: str = "rebalance") -> RunKey:
+    return leg if purpose == "rebalance" else f"{leg.value}.{purpose}"
 
 
 @dataclass
@@ -49,6 +61,19 @@ class LegRun:
     order: PlannedOrder
     attempts: list[Attempt] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
+    purpose: str = ""  # the order's purpose, or "compensate" for a compensating order
+
+    def __post_init__(self) -> None:
+        self.purpose = self.purpose or self.order.purpose
+
+    @property
+    def key(self) -> RunKey:
+        return run_key(self.order.leg, self.purpose)
+
+    @property
+    def market_only(self) -> bool:
+        """Realise and compensating orders go straight to market (IOC): no PostOnly attempt."""
+        return self.purpose in ("realise", "compensate")
 
     @property
     def post(self) -> Attempt | None:
@@ -67,13 +92,22 @@ class LegRun:
         return self.order.qty_venue - self.filled
 
 
+def attempt_qty(a: Attempt) -> Decimal:
+    """The quantity an attempt asked for, in venue units (from the body sent)."""
+    if a.leg is Leg.BTC_SPOT:
+        return Decimal(str(a.body.get("amount", "0")))
+    return abs(Decimal(str(a.body.get("size", "0"))))
+
+
 def market_of(leg: Leg) -> Literal["spot", "futures"]:
     return "spot" if leg is Leg.BTC_SPOT else "futures"
 
 
-def attempt_cid(digest: str, leg: Leg, phase: Literal["p", "m"], number: int) -> str:
+def attempt_cid(
+    digest: str, leg: Leg, phase: Literal["p", "m"], number: int, purpose: str = "rebalance"
+) -> str:
     """``client_order_id`` for the first attempt, with the attempt number appended after it."""
-    base = client_order_id(digest, leg, phase)
+    base = client_order_id(digest, leg, phase, purpose)
     cid = base if number == 1 else f"{base}{number}"
     if not is_valid_client_order_id(cid):  # pragma: no cover - guarded by the id format
         raise ValueError(cid)
@@ -93,14 +127,16 @@ def fill_json(f: tr.TradeFill) -> dict[str, str]:
     }  # fmt: skip
 
 
-def apply_event(legs: dict[Leg, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
+def apply_event(legs: dict[RunKey, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
     """Fold one journal event into the attempts of a plan."""
     p = ev.payload
     if ev.event == "intent":
         leg = Leg(p["leg"])
         a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
-                    int(p["exptime_ms"]))  # fmt: skip
-        legs[leg].attempts.append(a)
+                    int(p["exptime_ms"]), purpose=p.get("purpose", "rebalance"))  # fmt: skip
+        if a.key not in legs and "order" in p:  # a compensating order: not in the plan
+            legs[a.key] = LegRun(PlannedOrder.model_validate(p["order"]), purpose=a.purpose)
+        legs[a.key].attempts.append(a)
         by_cid[a.cid] = a
         return
     a = by_cid.get(ev.client_order_id)
@@ -109,6 +145,8 @@ def apply_event(legs: dict[Leg, LegRun], by_cid: dict[str, Attempt], ev: Journal
     if ev.event == "ack":
         a.state = "acked"
         a.order_id = p["order_id"]
+    elif ev.event == "deadline":  # a retry of the request carries a later x-gate-exptime
+        a.exptime_ms = max(a.exptime_ms, int(p["exptime_ms"]))
     elif ev.event == "ambiguous":
         a.state = "ambiguous"
     elif ev.event == "rejected":
@@ -148,6 +186,14 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
     liquidity = "none" if not kinds else "mixed" if len(kinds) == 2 else kinds.pop()
     detail = list(run.detail)
     for a in run.attempts:
+        sent = attempt_qty(a)
+        if a.phase == "m" and a.state == "final" and 0 < a.filled < sent:
+            why = "the book had no more within its limit price" if a.finish_as == "ioc" else (
+                f"finish_as={a.finish_as}"
+            )  # fmt: skip
+            detail.append(
+                f"{a.cid}: IOC filled {a.filled} of {sent} ({why}; the rest was cancelled)"
+            )
         if a.state == "rejected":
             detail.append(f"{a.cid} rejected ({a.label})")
         elif a.state == "absent":
@@ -163,12 +209,85 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
     markets = run.markets
     return OrderExecution(
         leg=o.leg, action=o.action, side=o.side,
-        client_order_id=attempt_cid(digest, o.leg, "p", 1),
+        client_order_id=attempt_cid(digest, o.leg, "m" if run.market_only else "p", 1,
+                                    run.purpose),
         market_client_order_id=markets[-1].cid if markets else
-        attempt_cid(digest, o.leg, "m", 1),
+        attempt_cid(digest, o.leg, "m", 1, run.purpose),
         requested_qty_venue=o.qty_venue, requested_qty_btc=o.qty_btc,
         filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
         fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]
         market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
         status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+# --- wallet transfers (journal key xfer-<index>; no Gate client id exists) ---------------------
+def xfer_key(index: int) -> str:
+    """The journal's key for the plan's ``index``-th transfer (never a Gate client id)."""
+    return f"xfer-{index}"
+
+
+@dataclass
+class XferAttempt:
+    n: int
+    amount: Decimal
+    ts_ms: int  # venue time of the intent
+    spot_before: Decimal  # spot USDT available + locked
+    fut_before: Decimal  # futures wallet total
+    state: str = "intent"  # intent | ambiguous | done | refused | absent
+    tx_id: str | None = None
+    ledger_id: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class TransferRun:
+    index: int
+    planned: PlannedTransfer
+    attempts: list[XferAttempt] = field(default_factory=list)
+    skipped: str = ""  # reason, when the recomputed amount was dust
+    skipped_amount: Decimal = ZERO
+    not_sent_reason: str = ""  # why the run did not send it (reported, not journaled)
+
+    @property
+    def key(self) -> str:
+        return xfer_key(self.index)
+
+    @property
+    def last(self) -> XferAttempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def finished(self) -> bool:
+        last = self.last
+        return bool(self.skipped) or (last is not None and last.state in ("done", "refused"))
+
+
+def fold_transfer_event(runs: dict[str, TransferRun], ev: JournalEvent) -> None:
+    """Apply one journal event of a transfer (``xfer-<i>``) to the runs."""
+    run = runs.get(ev.client_order_id)
+    if run is None:
+        return
+    p = ev.payload
+    if ev.event == "intent":
+        run.attempts.append(XferAttempt(
+            int(p["n"]), Decimal(p["amount"]), int(p["ts_ms"]), Decimal(p["spot_before"]),
+            Decimal(p["fut_before"]),
+        ))  # fmt: skip
+        return
+    if ev.event == "skipped":
+        run.skipped = p.get("reason", "dust")
+        run.skipped_amount = Decimal(p.get("amount", "0"))
+        return
+    a = next((x for x in run.attempts if x.n == int(p.get("n", -1))), None)
+    if a is None:
+        return
+    a.state = ev.event
+    a.tx_id = p.get("tx_id") or a.tx_id
+    a.ledger_id = p.get("ledger_id") or a.ledger_id
+    a.detail = p.get("detail", a.detail)
+
+
+def transfer_runs(transfers: list[PlannedTransfer]) -> dict[str, TransferRun]:
+    runs = [TransferRun(i, t) for i, t in enumerate(transfers)]
+    return {r.key: r for r in runs}

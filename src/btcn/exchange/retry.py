@@ -6,6 +6,8 @@
   retried (429, ``REQUEST_EXPIRED``, a connection that was never established). A timeout, a reset
   connection or a 5xx on a create propagates, and the executor looks the order up by its client
   order id before anything else (:mod:`btcn.exchange.live`).
+* A ``REQUEST_EXPIRED`` on an order request whose ``x-gate-exptime`` deadline has passed (by the
+  re-synced venue clock) is a deadline refusal, not clock skew: it is not retried.
 * A 429 waits until the venue's reset time (``X-Gate-RateLimit-Reset-Timestamp``, Binance
   ``Retry-After``), capped; without one, the backoff applies.
 
@@ -27,6 +29,7 @@ from btcn.errors import BtcnError
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.errors import (
     ClockSkewError,
+    DeadlineExpiredError,
     RateLimitedError,
     ServerError,
     TransportError,
@@ -90,6 +93,8 @@ class RetryPolicy:
                 skew_retries += 1
                 try:
                     on_clock_skew()
+                except DeadlineExpiredError:
+                    return False  # the request's deadline passed: a retry cannot be accepted
                 except BtcnError as sync_error:
                     log.warning("%s: cannot re-sync the clock: %s", what, sync_error.message)
                     return False

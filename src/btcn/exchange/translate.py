@@ -82,6 +82,11 @@ def perp_spec(contract: w.Contract) -> PerpSpec:
         step_contracts=Decimal(1),
         tick_usdt=to_dec(contract.order_price_round, "order_price_round"),
         min_notional_usdt=ZERO,
+        **(
+            {"maintenance_rate": to_dec(contract.maintenance_rate, "maintenance_rate")}
+            if contract.maintenance_rate is not None
+            else {}
+        ),
     )
 
 
@@ -140,16 +145,42 @@ def position_sides(positions: list[w.Position], contract: str) -> dict[str, Side
     return out
 
 
+def _side_entry(positions: list[w.Position], contract: str, side: str) -> w.Position | None:
+    for p in positions:
+        if p.contract != contract:
+            continue
+        size = to_dec(p.size, "position size")
+        mode = {"dual_long": "long", "dual_short": "short"}.get(p.mode)
+        if mode is None and size != 0:
+            mode = "long" if size > 0 else "short"
+        if mode == side:
+            return p
+    return None
+
+
+def _perp_position(state: SideState, raw: w.Position | None) -> PerpPosition:
+    """What Gate reports for one side; Gate's own liq_price, leverage (0 = cross) and margins."""
+
+    def nonneg(text: str | None) -> Decimal | None:
+        value = opt_dec(text)
+        return value if value is not None and value >= 0 else None
+
+    held = state.contracts > 0 and raw is not None
+    return PerpPosition(
+        size_contracts=state.contracts,
+        entry_price_usdt=state.entry_price_usdt,
+        liq_price_usdt=(nonneg(raw.liq_price) or None) if held and raw else None,  # 0: none
+        leverage=nonneg(raw.leverage) if raw else None,
+        margin_usdt=opt_dec(raw.margin) if held and raw else None,
+        maintenance_margin_usdt=nonneg(raw.maintenance_margin) if held and raw else None,
+    )
+
+
 def perp_positions(positions: list[w.Position], contract: str) -> PerpPositions:
     sides = position_sides(positions, contract)
     return PerpPositions(
-        BTC_PERP_LONG=PerpPosition(
-            size_contracts=sides["long"].contracts, entry_price_usdt=sides["long"].entry_price_usdt
-        ),
-        BTC_PERP_SHORT=PerpPosition(
-            size_contracts=sides["short"].contracts,
-            entry_price_usdt=sides["short"].entry_price_usdt,
-        ),
+        BTC_PERP_LONG=_perp_position(sides["long"], _side_entry(positions, contract, "long")),
+        BTC_PERP_SHORT=_perp_position(sides["short"], _side_entry(positions, contract, "short")),
     )
 
 
@@ -193,6 +224,10 @@ def gate_snapshot(
             spot_usdt=totals.get(pair.quote.upper(), ZERO),
             spot_btc=totals.get(pair.base.upper(), ZERO),
             futures_usdt=to_dec(futures_account.total, "futures total"),
+            futures_available_usdt=max(
+                to_dec(futures_account.available, "futures available"), ZERO
+            ),
+            futures_unrealised_pnl_usdt=opt_dec(futures_account.unrealised_pnl),
         ),
         positions=perp_positions(positions, contract.name),
         spot_spec=spot_spec(pair),

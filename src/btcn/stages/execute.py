@@ -8,7 +8,6 @@ plan twice never trades twice: the state store remembers each executed plan's di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,21 +37,14 @@ from btcn.exchange.paper import (
     clip_spot_fill,
     simulate_order,
 )
+from btcn.exchange.request import ExecuteRequest
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
 from btcn.stages.common import fee_rates, plan_price_tolerance
 
 PAPER = "paper"
 
-
-@dataclass(frozen=True)
-class ExecuteRequest:
-    plan: Plan
-    settings: Settings
-    now_ms: int
-    dry_run: bool = False
-    live: bool = False
-    state_path: Path | None = None
+__all__ = ["ExecuteRequest", "initial_paper_book", "plan_digest", "run", "simulate_plan"]
 
 
 def initial_paper_book(settings: Settings) -> Book:

@@ -1,0 +1,291 @@
+"""The executor: one run of a plan, from the journal to the report."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from btcn.contracts import Action, ExecutionReport, Leg, Plan, dump_json
+from btcn.core.legs import LEG_OF, delta_sign
+from btcn.core.money import ZERO
+from btcn.errors import InvalidInputError, UsageError
+from btcn.exchange import translate as tr
+from btcn.exchange.clock import Clock, SystemClock
+from btcn.exchange.credentials import Credentials, gate_credentials
+from btcn.exchange.duplicates import already_executed_report
+from btcn.exchange.errors import PreTradeCheckFailed
+from btcn.exchange.gate import GateClient
+from btcn.exchange.journal import order_report, run_key
+from btcn.exchange.live.base import VENUE
+from btcn.exchange.live.compensate import Compensator
+from btcn.exchange.live.phases import Phases
+from btcn.exchange.live.precheck import PreChecker
+from btcn.exchange.live.reconcile import Reconciler
+from btcn.exchange.live.resolve import Resolver
+from btcn.exchange.live.treasury import Treasury
+from btcn.exchange.request import ExecuteRequest
+from btcn.exchange.retry import RetryPolicy
+from btcn.runtime.state import StateStore
+
+log = logging.getLogger("btcn.exchange.live")
+
+
+@dataclass
+class LiveDeps:
+    """What a test injects: a virtual clock, an httpx transport, keys, the retry policy."""
+
+    clock: Clock | None = None
+    transport: httpx.BaseTransport | None = None
+    credentials: Credentials | None = None
+    retry: RetryPolicy | None = None
+
+
+class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phases):
+    # --- entry ------------------------------------------------------------------------------------
+    def run(self) -> ExecutionReport:
+        resumed = self._load_journal()
+        now = self.clock.now_ms()
+        if not resumed and now - self.plan.as_of_ms > self.gs.max_plan_age_ms:
+            raise UsageError(
+                f"plan is {(now - self.plan.as_of_ms) // 1000} s old; [gate] max_plan_age is "
+                f"{self.gs.max_plan_age}",
+                hint="take a fresh snapshot and plan again (btcn fetch snapshot --venue gate)",
+            )
+        self.gate.sync_clock()
+        if abs(self.gate.offset_ms) > 5_000:
+            log.warning("local clock is %.1f s off Gate's; using Gate's time",
+                        self.gate.offset_ms / 1000)  # fmt: skip
+        self._check_rules()
+        if resumed:
+            log.info("resuming plan %s from the journal", self.digest[:12])
+        else:
+            self._journal([("", "plan", {
+                "as_of_ms": self.plan.as_of_ms,
+                "orders": [o.model_dump(mode="json") for o in self.plan.orders],
+                "transfers": [t.model_dump(mode="json") for t in self.plan.transfers],
+            })])  # fmt: skip
+            self.first_ms = now
+        self._resolve_transfers()  # a transfer with an unknown outcome is decided first
+        for a in list(self.by_cid.values()):
+            if not a.settled:
+                self._settle(a)
+        self._reconcile()
+        if self.legs:
+            self._pre_check(self._planned_shift("before_orders"))
+        self._realise_phase()
+        if self._transfers_due("before_orders"):
+            self._do_transfers("before_orders")
+            self._read_balances()
+            if self.legs:
+                self._pre_check()
+        self._post_only_phase()
+        self._market_phase()
+        self._compensate()
+        self._after_orders()
+        return self._finish()
+
+    def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
+        """(spot USDT, futures available) change the pending transfers would make (after the
+        realise orders, whose profit is estimated at the plan's price)."""
+        spot = fut = ZERO
+        spot_avail = tr.spot_available(self.spot_accounts).get("USDT", ZERO)
+        fut_avail = max(tr.to_dec(self.fut_account.available, "futures available"), ZERO)
+        for run in self.legs.values():
+            side = self.sides["short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"]
+            if run.market_only and side.entry_price_usdt is not None and not run.markets:
+                o, entry = run.order, side.entry_price_usdt
+                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
+                    o.limit_price_usdt - entry
+                )  # fmt: skip
+                released = o.qty_venue * self.mult * entry / (side.leverage or Decimal(1))
+                gain = max(move * o.qty_venue * self.mult, ZERO) + released
+                fut_avail += gain
+                fut += gain
+        for run in self._transfers_due(when):
+            t = run.planned
+            amount = min(t.amount_usdt, spot_avail if t.from_ == "spot" else fut_avail)
+            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
+            spot += sign * amount
+            fut -= sign * amount
+        return spot, fut
+
+    def _after_orders(self) -> None:
+        due = self._transfers_due("after_orders")
+        if not due:
+            return
+        orders_done = all(run.filled == run.order.qty_venue for run in self.legs.values())
+        for run in due:
+            if run.planned.from_ == "futures" and not orders_done:
+                # Taking margin out of a book that did not trade as planned: left to the next plan.
+                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
+                continue
+            self._do_transfer(run)
+
+    # --- report ---------------------------------------------------------------------------------------
+    def _executed_net_delta(self) -> Decimal:
+        """The plan's starting net delta plus every fill (spot buys net of their BTC fee)."""
+        base = self.pair_rules.base.upper() if self.pair_rules else "BTC"
+        delta = self.plan.net_delta_btc
+        for run in self.legs.values():
+            sign = delta_sign(run.order.action)
+            unit = Decimal(1) if run.order.leg is Leg.BTC_SPOT else self.mult
+            for a in run.attempts:
+                if a.state != "final":
+                    continue
+                for f in a.fills:
+                    delta += sign * Decimal(f["qty"]) * unit
+                    if run.order.leg is Leg.BTC_SPOT and f["fee_currency"].upper() == base:
+                        delta -= Decimal(f["fee"])
+        return delta
+
+    def _hedge_rule(self) -> str:
+        if abs(self._unmatched()) > self.mult / 2:
+            return "deviation_reported"
+        if any(r.purpose == "compensate" and r.filled > 0 for r in self.legs.values()):
+            return "perp_reduced"
+        for rule in ("spot_sized_to_perp", "perp_sized_to_spot"):
+            if rule in self.hedge_rules:
+                return rule
+        return "as_planned"
+
+    def _finish(self) -> ExecutionReport:
+        plan = self.plan
+        orders = [
+            order_report(self.legs[run_key(o.leg, o.purpose)], self.digest, self.mult)
+            for o in plan.orders
+        ] + [
+            order_report(r, self.digest, self.mult)
+            for r in self.legs.values() if r.purpose == "compensate"
+        ]  # fmt: skip
+        transfers = self._transfer_reports()
+        planned = orders[: len(plan.orders)]
+        orders_complete = all(o.status == "filled" for o in planned) and len(orders) == len(planned)
+        transfers_ok = all(t.status in ("done", "skipped") for t in transfers)
+        traded = any(o.filled_qty_venue > 0 for o in orders) or any(
+            t.status == "done" for t in transfers
+        )
+        executed = self._executed_net_delta() if orders else None
+        drift = self._drift_note(executed)
+        complete = orders_complete and transfers_ok and not drift
+        status = "completed" if complete else "partial" if traded else "failed"
+        now = self.clock.now_ms()
+        if complete:
+            note = "all legs filled on Gate" if orders else "every transfer done on Gate"
+            if orders and transfers:
+                note += "; every transfer done"
+        else:
+            parts = []
+            if not orders_complete:
+                parts.append("only part of the plan was filled on Gate: see each order's detail")
+            if not transfers_ok:
+                parts.append("a planned transfer was not done: see transfers")
+            if drift:
+                parts.append(drift)
+            note = "; ".join(parts) + (
+                "; the rebalance was not recorded, so the next plan can trade again"
+            )
+        report = ExecutionReport(
+            as_of_ms=now, venue=VENUE, plan_digest=self.digest, plan_as_of_ms=plan.as_of_ms,
+            dry_run=False, live=True, status=status, rebalance_recorded=complete and bool(orders),  # type: ignore[arg-type]
+            orders=orders, note=note, transfers=transfers, net_delta_after_btc=executed,
+            hedge_rule=self._hedge_rule() if orders else None,  # type: ignore[arg-type]
+        )  # fmt: skip
+        with self.store.transaction() as db:
+            self.store.journal_append(
+                self.digest, VENUE, [("", "done", {"status": status})], now, db
+            )
+            self.store.record_execution(self.digest, VENUE, now, status, dump_json(report), db)
+            if complete and orders:
+                self.store.record_rebalance(self.digest, VENUE, plan.as_of_ms, now, db)
+        return report
+
+    def _drift_note(self, executed: Decimal | None) -> str:
+        """Non-empty when the executed net delta is beyond ``max_delta_drift`` of NAV (and that
+        far from what the plan itself intended)."""
+        plan = self.plan
+        if executed is None or plan.nav_usdt <= 0:
+            return ""
+        limit = plan.max_delta_drift
+        if limit is None:
+            limit = self.settings.strategy.max_delta_drift
+        pct = abs(executed) * plan.p_ref_usdt / plan.nav_usdt
+        off = abs(executed - plan.net_delta_after_btc) * plan.p_ref_usdt / plan.nav_usdt
+        if pct > Decimal(str(limit)) and off > Decimal(str(limit)):
+            return (
+                f"net delta after the run is {executed} BTC ({float(pct) * 100:.3f} % of NAV), "
+                f"beyond max_delta_drift {limit * 100:g} % (the plan intended "
+                f"{plan.net_delta_after_btc} BTC)"
+            )
+        return ""
+
+
+# --- entry point --------------------------------------------------------------------------------
+def _validate_plan(plan: Plan) -> None:
+    if plan.venue != VENUE:
+        raise UsageError(
+            f"--live sends orders to Gate, but this plan is for venue {plan.venue!r}",
+            hint="plan from a Gate snapshot (btcn fetch snapshot --venue gate), or drop --live",
+        )
+    for t in plan.transfers:
+        if t.from_ == t.to:
+            raise PreTradeCheckFailed(
+                f"plan: a transfer from {t.from_} to {t.to} cannot be performed: nothing was sent"
+            )
+    seen: set[object] = set()
+    for o in plan.orders:
+        key = run_key(o.leg, o.purpose)
+        if key in seen:
+            what = "orders" if o.purpose == "rebalance" else "realise orders"
+            raise InvalidInputError(f"plan: two {what} for leg {o.leg}; btcn sends one per leg")
+        seen.add(key)
+        if LEG_OF[o.action] is not o.leg:
+            raise InvalidInputError(f"plan: action {o.action} does not belong to leg {o.leg}")
+        if o.qty_venue <= 0 or o.limit_price_usdt <= 0:
+            raise InvalidInputError(f"plan: {o.leg} needs a positive quantity and limit price")
+        if o.purpose == "realise" and o.action not in (Action.CLOSE_SHORT, Action.CLOSE_LONG):
+            raise PreTradeCheckFailed(
+                f"plan: a realise order must close a perp position, not {o.action}: nothing was "
+                "sent"
+            )
+
+
+def gate_client_from_settings(
+    settings: Any, credentials: Credentials | None, clock: Clock, *,
+    transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
+) -> GateClient:  # fmt: skip
+    gs = settings.gate
+    policy = retry or RetryPolicy(max_attempts=gs.max_retries + 1, clock=clock)
+    return GateClient(
+        gs.base_url, credentials=credentials, settle=gs.settle, timeout_s=gs.timeout_s,
+        clock=clock, retry=policy, transport=transport,
+    )  # fmt: skip
+
+
+def execute_live(req: ExecuteRequest, digest: str, deps: LiveDeps | None = None) -> ExecutionReport:
+    deps = deps or LiveDeps()
+    plan = req.plan
+    _validate_plan(plan)
+    clock = deps.clock or SystemClock()
+    if not plan.orders and not plan.transfers:
+        return ExecutionReport(
+            as_of_ms=req.now_ms, venue=VENUE, plan_digest=digest, plan_as_of_ms=plan.as_of_ms,
+            dry_run=False, live=True, status="nothing_to_do", rebalance_recorded=False,
+            orders=[], note="the plan has no orders and no transfers: nothing was sent",
+        )  # fmt: skip
+    credentials = deps.credentials or gate_credentials()
+    state_path = req.state_path or Path(req.settings.state.path)
+    with StateStore(state_path) as store, store.run_lock(VENUE):
+        previous = store.executed_report(digest, VENUE)
+        if previous is not None:
+            return already_executed_report(
+                plan, digest, previous, clock.now_ms(), venue=VENUE, live=True
+            )
+        with gate_client_from_settings(
+            req.settings, credentials, clock, transport=deps.transport, retry=deps.retry
+        ) as gate:
+            return LiveExecutor(plan, digest, req, gate, store, clock).run()

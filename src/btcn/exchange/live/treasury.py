@@ -1,0 +1,256 @@
+"""The plan's wallet transfers on Gate (``POST /wallet/transfers``), crash-safe without a client id.
+
+A spot ↔ futures transfer carries no id of ours, so it cannot be looked up the way an order is.
+Instead each attempt is journaled (``intent``) **before** it is sent, with the balances read just
+before it: spot USDT (available + locked) and the futures wallet ``total``, and the amount. The
+outcome is journaled after (``done`` with Gate's ``tx_id``, ``refused`` on a 4xx, ``absent`` when
+provably not sent, ``ambiguous`` on a timeout / reset / 5xx). An attempt whose outcome is unknown
+(ambiguous, or a run killed between send and answer) is decided **before anything else**:
+
+1. the futures ledger (``account_book?type=dnw``) since the intent: an entry with ``change`` equal
+   to +amount (into futures) or −amount (out of it), not already claimed by another transfer of
+   this plan, proves it happened (its ledger id is journaled, so it is never claimed twice);
+2. otherwise the balances: both wallets moved by the amount → it happened (the ledger lags); both
+   unchanged → it did not. Anything else → :class:`UncertainTransferError` (exit 6, nothing sent)
+   while the intent is less than :data:`LEDGER_TRUST_S` old; after that the ledger alone decides
+   (no entry: it never happened — the balances moved for another reason).
+
+"Did not happen" is concluded only once the request's HTTP timeout plus a margin has passed since
+the intent (a request still in flight could otherwise land later). Only then is the transfer sent
+again (a new attempt number). Each amount is recomputed from the balances read just before it:
+``min(planned, source available)``, floored to the cent, skipped below :data:`DUST_USDT`.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import ROUND_DOWN, Decimal
+
+from btcn.contracts import TransferExecution
+from btcn.core.money import ZERO
+from btcn.errors import ExchangeError
+from btcn.exchange import translate as tr
+from btcn.exchange.errors import (
+    AuthError,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+    TransportError,
+    UncertainTransferError,
+)
+from btcn.exchange.journal import TransferRun, XferAttempt
+from btcn.exchange.live.base import ExecutorBase
+
+log = logging.getLogger("btcn.exchange.live")
+
+DUST_USDT = Decimal("0.01")
+CENT = Decimal("0.01")
+LEDGER_MARGIN_S = 120  # look this far before an intent in the ledger (clock differences)
+SETTLE_MARGIN_S = 2.0  # beyond the HTTP timeout before "not found" means "never happened"
+BALANCE_TOLERANCE = Decimal("0.01")
+LEDGER_TRUST_S = 60  # after this long without a ledger entry, the ledger alone decides
+TRANSFER_HINT = (
+    "check the spot and futures wallets on Gate; re-run the same command to resume: btcn decides "
+    "from the futures ledger and the balances whether the transfer happened and never repeats one"
+)
+
+
+class Treasury(ExecutorBase):
+    # --- state -----------------------------------------------------------------------------------
+    def _claimed_ledger_ids(self) -> set[str]:
+        return {
+            a.ledger_id
+            for run in self.transfers.values()
+            for a in run.attempts
+            if a.state == "done" and a.ledger_id
+        }
+
+    def _balances_now(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(spot USDT total, spot USDT available, futures total, futures available)."""
+        spot = self.gate.spot_accounts()
+        fut = self.gate.futures_account()
+        quote = self.pair_rules.quote.upper() if self.pair_rules else "USDT"
+        return (
+            tr.spot_totals(spot).get(quote, ZERO),
+            tr.spot_available(spot).get(quote, ZERO),
+            tr.to_dec(fut.total, "futures total"),
+            max(tr.to_dec(fut.available, "futures available"), ZERO),
+        )
+
+    # --- deciding an unknown outcome --------------------------------------------------------------
+    def _happened(self, run: TransferRun, a: XferAttempt) -> tuple[bool | None, str | None]:
+        """From the ledger and the balances: True/False, or None when they disagree."""
+        into_futures = run.planned.to == "futures"
+        change = a.amount if into_futures else -a.amount
+        claimed = self._claimed_ledger_ids()
+        since_s = a.ts_ms // 1000 - LEDGER_MARGIN_S
+        for row in self.gate.transfer_ledger(since_s):
+            rid = row.id or f"{row.time}/{row.change}"
+            if row.type != "dnw" or rid in claimed:
+                continue
+            when_ms = tr.seconds_to_ms(row.time) or 0
+            if tr.to_dec(row.change, "ledger change") == change and when_ms >= a.ts_ms - 5_000:
+                return True, rid
+        spot_now, _, fut_now, _ = self._balances_now()
+        d_spot, d_fut = spot_now - a.spot_before, fut_now - a.fut_before
+        moved = abs(d_fut - change) <= BALANCE_TOLERANCE and abs(d_spot + change) <= (
+            BALANCE_TOLERANCE
+        )
+        still = abs(d_fut) <= BALANCE_TOLERANCE and abs(d_spot) <= BALANCE_TOLERANCE
+        if moved:
+            return True, None
+        if still:
+            return False, None
+        return None, None
+
+    def _resolve_transfer(self, run: TransferRun, a: XferAttempt) -> None:
+        """Decide an attempt whose answer was never seen; journal the conclusion."""
+        settle_ms = a.ts_ms + int((self.gs.timeout_s + SETTLE_MARGIN_S) * 1000)
+        happened, ledger_id = self._happened(run, a)
+        if happened is False:
+            wait_ms = settle_ms - self.gate.venue_now_ms()
+            if wait_ms > 0:
+                log.info("%s: not on the ledger yet; waiting %.1f s before deciding", run.key,
+                         wait_ms / 1000)  # fmt: skip
+                self.clock.sleep(wait_ms / 1000)
+                happened, ledger_id = self._happened(run, a)
+        if happened is None and self.gate.venue_now_ms() - a.ts_ms >= LEDGER_TRUST_S * 1000:
+            # Every transfer books a dnw ledger entry; none after a minute: it never happened
+            # (the balances moved for another reason: funding, a manual transfer, a fill).
+            happened = False
+        if happened is None:
+            raise UncertainTransferError(
+                f"transfer {run.planned.from_} -> {run.planned.to} of {a.amount} USDT: the "
+                "futures ledger does not show it but the balances moved by another amount",
+                hint=TRANSFER_HINT,
+            )
+        if happened:
+            a.state, a.ledger_id = "done", ledger_id
+            a.detail = "confirmed from the futures ledger" if ledger_id else (
+                "confirmed from the balances (not on the ledger yet)"
+            )  # fmt: skip
+            self._journal([(run.key, "done", {"n": a.n, "ledger_id": ledger_id,
+                                              "detail": a.detail})])  # fmt: skip
+            log.info("%s: transfer of %s USDT happened (%s)", run.key, a.amount, a.detail)
+        else:
+            a.state = "absent"
+            self._journal([(run.key, "absent", {"n": a.n, "reason": "not on the ledger, "
+                                                "balances unchanged"})])  # fmt: skip
+            log.info("%s: transfer of %s USDT never happened", run.key, a.amount)
+
+    def _resolve_transfers(self) -> None:
+        """First thing of a run: every transfer attempt with an unknown outcome is decided."""
+        for run in self.transfers.values():
+            last = run.last
+            if last is not None and last.state in ("intent", "ambiguous"):
+                self._resolve_transfer(run, last)
+
+    # --- sending -----------------------------------------------------------------------------------
+    def _transfers_due(self, when: str) -> list[TransferRun]:
+        return [r for r in self.transfers.values() if r.planned.when == when and not r.finished]
+
+    def _do_transfers(self, when: str) -> None:
+        for run in self._transfers_due(when):
+            self._do_transfer(run)
+
+    def _do_transfer(self, run: TransferRun) -> None:
+        t = run.planned
+        if len(run.attempts) >= 3:  # three attempts that provably never reached Gate
+            return
+        last = run.last
+        if last is not None and last.state == "absent":
+            # Just before sending again: a late copy of the last attempt must not be doubled.
+            happened, ledger_id = self._happened(run, last)
+            if happened:
+                last.state, last.ledger_id = "done", ledger_id
+                last.detail = "found on the futures ledger before sending it again"
+                self._journal([(run.key, "done", {"n": last.n, "ledger_id": ledger_id,
+                                                  "detail": last.detail})])  # fmt: skip
+                return
+        spot_total, spot_avail, fut_total, fut_avail = self._balances_now()
+        source = spot_avail if t.from_ == "spot" else fut_avail
+        amount = min(t.amount_usdt, source).quantize(CENT, rounding=ROUND_DOWN)
+        if amount < DUST_USDT:
+            run.skipped = f"{t.from_} wallet has {source} USDT available: below the dust level"
+            run.skipped_amount = max(amount, ZERO)
+            self._journal([(run.key, "skipped", {"reason": run.skipped,
+                                                 "amount": str(run.skipped_amount)})])  # fmt: skip
+            log.warning("%s skipped: %s", run.key, run.skipped)
+            return
+        a = XferAttempt(len(run.attempts) + 1, amount, self.gate.venue_now_ms(), spot_total,
+                        fut_total)  # fmt: skip
+        if amount < t.amount_usdt:
+            a.detail = f"capped to the {t.from_} wallet's available {source} USDT"
+        self._journal([(run.key, "intent", {
+            "n": a.n, "from": t.from_, "to": t.to, "amount": str(amount), "ts_ms": a.ts_ms,
+            "spot_before": str(spot_total), "fut_before": str(fut_total),
+            "source_available": str(source), "reason": t.reason, "when": t.when,
+        })])  # fmt: skip
+        run.attempts.append(a)
+        log.info("transferring %s USDT %s -> %s (%s)", amount, t.from_, t.to, t.reason)
+        try:
+            tx_id = self.gate.transfer("USDT", t.from_, t.to, amount)
+        except ExchangeError as exc:
+            self._transfer_failed(run, a, exc)
+            return
+        a.state, a.tx_id = "done", tx_id
+        self._journal([(run.key, "done", {"n": a.n, "tx_id": tx_id, "detail": a.detail})])
+
+    def _transfer_failed(self, run: TransferRun, a: XferAttempt, exc: ExchangeError) -> None:
+        if isinstance(exc, TransportError) and not exc.maybe_processed:
+            outcome = "absent"
+        elif isinstance(exc, (RateLimitedError, AuthError)):
+            outcome = "absent"  # refused before acting (after the retries): stop the run
+        elif isinstance(exc, RejectedError):
+            outcome = "refused"
+        elif isinstance(exc, (TransportError, ServerError)):
+            outcome = "ambiguous"
+        else:
+            outcome = "ambiguous"  # e.g. a 2xx whose body cannot be read
+        if outcome == "refused":
+            a.state = "refused"
+            a.detail = f"refused by Gate ({getattr(exc, 'label', '') or exc.message})"
+            self._journal([(run.key, "refused", {"n": a.n, "label": getattr(exc, "label", ""),
+                                                 "detail": a.detail})])  # fmt: skip
+            log.warning("%s refused: %s", run.key, exc.message)
+            return
+        if outcome == "absent":
+            a.state = "absent"
+            self._journal([(run.key, "absent", {"n": a.n, "reason": exc.message})])
+            raise exc
+        a.state = "ambiguous"
+        self._journal([(run.key, "ambiguous", {"n": a.n, "error": exc.message})])
+        log.warning("outcome of %s unknown (%s): checking the ledger and the balances", run.key,
+                    exc.message)  # fmt: skip
+        self._resolve_transfer(run, a)
+        if a.state == "absent":
+            self._do_transfer(run)  # provably never happened: send it again
+
+    # --- report ------------------------------------------------------------------------------------
+    def _transfer_reports(self) -> list[TransferExecution]:
+        out = []
+        for run in self.transfers.values():
+            t = run.planned
+            last = run.last
+            detail: list[str] = []
+            if run.skipped:
+                status, amount = "skipped", run.skipped_amount
+                detail.append(run.skipped)
+            elif last is None:
+                status, amount = "not_sent", ZERO
+            else:
+                amount = last.amount
+                status = {"done": "done", "refused": "refused"}.get(last.state, "not_sent")
+                if last.detail:
+                    detail.append(last.detail)
+                lost = sum(1 for a in run.attempts if a.state == "absent")
+                if lost:
+                    detail.append(f"{lost} attempt(s) provably never reached Gate")
+            if run.not_sent_reason and status == "not_sent":
+                detail.append(run.not_sent_reason)
+            out.append(TransferExecution(
+                from_=t.from_, to=t.to, amount_usdt=amount, planned_amount_usdt=t.amount_usdt,
+                tx_id=last.tx_id if last is not None and status == "done" else None,
+                status=status, reason=t.reason, when=t.when, detail="; ".join(detail),  # type: ignore[arg-type]
+            ))  # fmt: skip
+        return out
