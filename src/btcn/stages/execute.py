@@ -57,8 +57,8 @@ def initial_paper_book(settings: Settings) -> Book:
 def _order_report(
     order: PlannedOrder, digest: str, fills: list[PaperFill], status: str, detail: str = ""
 ) -> OrderExecution:
-    cid_p = client_order_id(digest, order.leg, "p")
-    cid_m = client_order_id(digest, order.leg, "m")
+    cid_p = client_order_id(digest, order.leg, "p", order.purpose)
+    cid_m = client_order_id(digest, order.leg, "m", order.purpose)
     filled_venue = sum((f.qty_venue for f in fills), ZERO)
     filled_btc = sum((f.qty_btc for f in fills), ZERO)
     fee = sum((f.fee_usdt for f in fills), ZERO)
