@@ -150,6 +150,11 @@ def _parse_parquet(data: bytes, name: str) -> tuple[list[int], list[float], list
     return [_snap(t, name, i + 1) for i, t in enumerate(times)], rates, marks
 
 
+# No venue lets a funding rate reach 100 % of notional per interval (Gate and Binance cap BTC at a
+# few percent); a bigger figure is a unit error or a damaged file.
+MAX_ABS_RATE = 1.0
+
+
 def load_funding(spec: str | Path | Sequence[str | Path]) -> Funding:
     specs = [spec] if isinstance(spec, (str, Path)) else list(spec)
     files: list[Path] = []
@@ -169,6 +174,13 @@ def load_funding(spec: str | Path | Sequence[str | Path]) -> Funding:
             t, r, m = _parse_parquet(data, str(path))
         else:
             t, r, m = _parse_csv(data, str(path))
+        big = next((x for x in r if abs(x) > MAX_ABS_RATE), None)
+        if big is not None:
+            raise InvalidInputError(
+                f"{path}: funding rate {big!r} is not plausible (|rate| above {MAX_ABS_RATE} "
+                "per interval)",
+                hint="funding rates are fractions per interval, e.g. 0.0001 for 0.01 %",
+            )
         times += t
         rates += r
         marks += m
