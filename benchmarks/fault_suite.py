@@ -222,11 +222,24 @@ SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}
 
 
 def _run(cmd: list[str], env: dict[str, str], kill_after: float | None, cwd: Path,
-         sig: int = signal.SIGKILL) -> tuple[int | None, str, str, bool]:  # fmt: skip
-    """Run ``cmd``; after ``kill_after`` s send ``sig``. The exit code is None after SIGKILL."""
+         sig: int = signal.SIGKILL,
+         gate: FakeGate | None = None) -> tuple[int | None, str, str, bool]:  # fmt: skip
+    """Run ``cmd``; after ``kill_after`` s send ``sig``. The exit code is None after SIGKILL.
+
+    With ``gate``, the clock starts at the child's first request to the venue: a SIGTERM/SIGINT
+    that lands while the interpreter is still importing (a loaded CI machine can take over a
+    second) would test Python's start-up, not btcn's handler, and nothing can have been sent yet.
+    """
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = False
     if kill_after is not None:
+        if gate is not None:
+            seen = len(gate.requests)
+            deadline = time.monotonic() + 60.0
+            while len(gate.requests) == seen and proc.poll() is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
         try:
             proc.wait(timeout=kill_after)
         except subprocess.TimeoutExpired:
@@ -274,7 +287,9 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     with FakeServer(gate) as server:
         env = _env(server)
         finishing_code: int | None = None  # exit code of the run that worked the plan to its end
-        first_code, out, err, trial.killed = _run(cmd, env, trial.kill_after_s, tdir, sig)
+        first_code, out, err, trial.killed = _run(
+            cmd, env, trial.kill_after_s, tdir, sig, gate if sig != signal.SIGKILL else None
+        )
         trial.outputs += [out, err]
         if trial.killed and sig != signal.SIGKILL:
             trial.signal_exit = first_code

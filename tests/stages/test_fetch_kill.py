@@ -41,8 +41,15 @@ def test_killed_fetch_never_leaves_a_partial_file(tmp_path: Path) -> None:
             for attempt in range(2):  # kill twice in a row, then let it finish
                 proc = subprocess.Popen([*args, "--out", str(out)], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)  # fmt: skip
-                # ~1.5 s startup + pages; the first checkpoint lands after ~2 s
-                time.sleep(2.2 if trial == attempt == 0 else rng.uniform(0.5, 2.5))
+                if trial == attempt == 0:
+                    # the first kill lands right after the first checkpoint, however slow the
+                    # machine: poll for the file (it appears whole, by rename) and kill at once
+                    deadline = time.monotonic() + 60.0
+                    while not out.exists() and proc.poll() is None:
+                        assert time.monotonic() < deadline, "no checkpoint within 60 s"
+                        time.sleep(0.01)
+                else:  # the others at random times: before, between or after checkpoints
+                    time.sleep(rng.uniform(0.5, 2.5))
                 proc.send_signal(signal.SIGKILL)
                 stdout, stderr = proc.communicate(timeout=60)
                 secret_scan.record("killed fetch", stdout + stderr)
@@ -56,4 +63,6 @@ def test_killed_fetch_never_leaves_a_partial_file(tmp_path: Path) -> None:
             assert done.returncode == 0, done.stderr
             assert pq.read_table(out).equals(pq.read_table(reference))
             assert not list(tmp_path.glob(".*.tmp"))
-        assert checkpoints, "no kill landed after a checkpoint: lengthen the download"
+        assert checkpoints, "no kill landed after a checkpoint"
+        # the first kill came before the download ended: the checkpoint is a strict prefix
+        assert min(checkpoints) < pq.read_table(reference).num_rows
