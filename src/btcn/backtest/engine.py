@@ -131,6 +131,15 @@ def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> 
     exposure = fb.long_btc + fb.short_btc
     a, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
                         fb.short_entry_usdt, k)  # fmt: skip
+    if isinstance(b, float) and isinstance(exposure, float):
+        # one book over many bars: the worst price is the low when b > 0 and the high when b < 0
+        # (float rounding is monotonic, so the other test is implied and can be skipped)
+        if not exposure > 0:
+            return np.zeros(low.shape, dtype=bool) if isinstance(low, np.ndarray) else False
+        if b > 0:
+            return a + b * low < 0
+        if b < 0:
+            return a + b * high < 0
     return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
 
 
@@ -196,10 +205,19 @@ class Engine:
         The arithmetic is the planner's float functions applied elementwise, so every value is
         bit-identical to a per-bar loop."""
         m, c = self.m, self.cols
+        if not self._seg_books:
+            return
         starts = np.asarray(self._seg_starts, dtype=np.int64) - self.first
         ends = np.asarray(self._seg_ends, dtype=np.int64) - self.first
         names = valuation.FloatBook.__slots__
         table = np.array([[getattr(b, f) for f in names] for b in self._seg_books])
+        # the liquidation price and the slope depend on the book alone: once per segment (the
+        # same elementwise arithmetic, so the repeated values equal a per-bar computation)
+        col = {f: table[:, k] for k, f in enumerate(names)}
+        seg_args = (col["futures_usdt"], col["long_btc"], col["long_entry_usdt"], col["short_btc"],
+                    col["short_entry_usdt"], self.mmr)  # fmt: skip
+        seg_liq = cross_liq_price_f(*seg_args)
+        _, seg_slope = linear_terms(*seg_args)
         n = self.stop - self.first
         for a in range(0, n, chunk):
             b = min(a + chunk, n)
@@ -230,10 +248,8 @@ class Engine:
                 c["margin_ratio"][a:b] = np.where(
                     exposure > 0, (fb.futures_usdt + upnl) / used, np.nan
                 )
-            args = (fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
-                    fb.short_entry_usdt, self.mmr)  # fmt: skip
-            liq = cross_liq_price_f(*args)
-            _, slope = linear_terms(*args)
+            liq = np.repeat(seg_liq[i0:i1], lengths)
+            slope = np.repeat(seg_slope[i0:i1], lengths)
             c["liq_price_usdt"][a:b] = liq
             c["liq_distance"][a:b] = distance_f(liq, pp, slope)
 
@@ -313,16 +329,21 @@ class Engine:
         fb = self.ledger.float_book()
         sl = slice(j, end)
         ps, pp = m.spot_close[sl], m.perp_close[sl]
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
+        # valuation.weights, written out so that w_long is computed only when it can fire
+        nav = valuation.nav(fb, ps, pp)
         thr = m.thr[sl]
-        trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wl, self.t[1], thr)
-        trig |= valuation.beyond(wsh, self.t[2], thr)
+        trig = valuation.beyond(fb.spot_btc * ps / nav, self.t[0], thr)
+        trig |= valuation.beyond(fb.short_btc * pp / nav, self.t[2], thr)
+        if fb.long_btc != 0 or self.t[1] != 0:  # else w_long is 0 against a 0 target: never fires
+            trig |= valuation.beyond(fb.long_btc * pp / nav, self.t[1], thr)
         if self.book_mode and valuation.net_delta_btc(fb) != 0:
             with np.errstate(divide="ignore", invalid="ignore"):
                 trig |= self._delta_beyond(fb, ps, nav)
         if self.last_rebalance_ms is not None:
-            close_ms = m.open_ms[sl] + m.bar_ms
-            trig &= close_ms >= self.last_rebalance_ms + self.p.planner.cooldown_ms
+            # bars close in order: the cooldown covers a prefix of the stretch
+            open_ms = m.open_ms[sl]
+            ends = self.last_rebalance_ms + self.p.planner.cooldown_ms - m.bar_ms
+            trig[: int(np.searchsorted(open_ms, ends, side="left"))] = False
         if self.tf is not None:
             lines = self._lines(fb)
             if lines.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch

@@ -18,9 +18,9 @@ Order of work in :func:`decide`:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from btcn.contracts.enums import LEGS, Leg
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
@@ -273,12 +273,12 @@ def decide(
         legs=legs,
     )
     if any(not c.ok for c in checks):
-        return _finish(Decision(status="safe_mode", safe_mode=True, guardrails=tuple(checks),
-                                **base), book, quotes, perp_spec, params, treasury=False)  # fmt: skip
+        return _finish(book, quotes, perp_spec, params, treasury=False, status="safe_mode",
+                       safe_mode=True, guardrails=tuple(checks), **base)  # fmt: skip
     if cooldown.active:
         # a transfer is not a rebalance: a margin top-up may happen during the cooldown
-        return _finish(Decision(status="cooldown", safe_mode=False, guardrails=tuple(checks),
-                                **base), book, quotes, perp_spec, params)  # fmt: skip
+        return _finish(book, quotes, perp_spec, params, status="cooldown", safe_mode=False,
+                       guardrails=tuple(checks), **base)  # fmt: skip
 
     drift = any(valuation.beyond(ws[i], params.targets[i], thr) for i in range(3))
     book_mode = params.rebalance == "book"
@@ -364,15 +364,13 @@ def decide(
     )
     if not notional_ok:
         return _finish(
-            Decision(
-                status="safe_mode",
-                safe_mode=True,
-                guardrails=tuple(checks),
-                dropped=tuple(dropped),
-                trigger=trigger,
-                **base,
-            ),
             book, quotes, perp_spec, params, treasury=False,
+            status="safe_mode",
+            safe_mode=True,
+            guardrails=tuple(checks),
+            dropped=tuple(dropped),
+            trigger=trigger,
+            **base,
         )  # fmt: skip
 
     orders: list[OrderIntent] = []
@@ -395,17 +393,15 @@ def decide(
     else:
         status = "no_action"
     return _finish(
-        Decision(
-            status=status,
-            safe_mode=safe,
-            guardrails=tuple(checks),
-            orders=tuple(orders),
-            blocked=tuple(blocked),
-            dropped=tuple(dropped),
-            trigger=trigger,
-            **base,
-        ),
         book, quotes, perp_spec, params,
+        status=status,
+        safe_mode=safe,
+        guardrails=tuple(checks),
+        orders=tuple(orders),
+        blocked=tuple(blocked),
+        dropped=tuple(dropped),
+        trigger=trigger,
+        **base,
     )  # fmt: skip
 
 
@@ -420,30 +416,32 @@ def _frac(net_btc: Decimal, quotes: Quotes, nav_f: float) -> float:
     return float(net_btc) * float(quotes.p_ref) / nav_f if nav_f > 0 else math.nan
 
 
-def _finish(d: Decision, book: Book, quotes: Quotes, perp_spec: PerpSpec, params: PlannerParams,
-            *, treasury: bool = True) -> Decision:  # fmt: skip
-    """Net delta after the orders that will be sent, and the treasury's transfers for them."""
+def _finish(book: Book, quotes: Quotes, perp_spec: PerpSpec, params: PlannerParams, *,
+            treasury: bool = True, **fields: Any) -> Decision:  # fmt: skip
+    """The decision from ``fields``, with the net delta after the orders that will be sent and the
+    treasury's transfers for them (built once: the backtester calls this ~1,000 times a year)."""
     mult = perp_spec.multiplier_btc
-    after_book = project(book, d.orders, mult, spot_fee=params.spot_maker_fee,
+    orders: tuple[OrderIntent, ...] = fields.get("orders", ())
+    nav_d: Decimal = fields["nav_usdt"]
+    after_book = project(book, orders, mult, spot_fee=params.spot_maker_fee,
                          perp_fee=params.perp_taker_fee)  # fmt: skip
     net_after = net_delta_btc(after_book, mult)
-    nav_f = float(d.nav_usdt)
     transfers: tuple[Transfer, ...] = ()
     tp = params.treasury
-    if treasury and tp is not None and d.nav_usdt > 0:
+    if treasury and tp is not None and nav_d > 0:
         transfers = plan_transfers(
             book, after_book, quotes.perp_mark, mult, tp,
-            spot_need_usdt=spot_cost(d.orders, params),
-            spot_proceeds_usdt=spot_proceeds(d.orders, params),
+            spot_need_usdt=spot_cost(orders, params),
+            spot_proceeds_usdt=spot_proceeds(orders, params),
         )  # fmt: skip
-    trigger = d.trigger
+    trigger = fields.pop("trigger", None)
     if trigger is None and any(t.reason in ("margin", "liquidation_guard") for t in transfers):
         trigger = "liquidation"
-    return replace(
-        d,
+    return Decision(
+        **fields,
         rebalance=params.rebalance,
         trigger=trigger,
         net_delta_after_btc=net_after,
-        net_delta_after_pct_nav=_frac(net_after, quotes, nav_f) * 100.0,
+        net_delta_after_pct_nav=_frac(net_after, quotes, float(nav_d)) * 100.0,
         transfers=transfers,
     )
