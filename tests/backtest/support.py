@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from btcn.backtest.engine import EngineParams, run_engine
+from btcn.backtest.engine import run_engine
 from btcn.backtest.market import Market, build_market
+from btcn.backtest.records import EngineParams
 from btcn.contracts import PerpSpec, SpotSpec
 from btcn.core.planner import PlannerParams
 from btcn.core.treasury import TreasuryParams

@@ -25,98 +25,37 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
+from btcn.backtest.columns import EquityColumns
 from btcn.backtest.fills import post_only_fills, taker_price
 from btcn.backtest.ledger import Ledger
 from btcn.backtest.market import Market
+from btcn.backtest.records import (
+    BlockedRecord,
+    EngineOutput,
+    EngineParams,
+    LiquidationEvent,
+    Pending,
+)
 from btcn.contracts.enums import Action, Leg
-from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core import valuation
 from btcn.core.book import Quotes
 from btcn.core.legs import SIDE_OF
-from btcn.core.liquidation import cross_liq_price_f, distance_f, linear_terms
+from btcn.core.liquidation import linear_terms
 from btcn.core.money import ZERO, dec, round_down_to_step
-from btcn.core.planner import PlannerParams, decide
+from btcn.core.planner import decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
 from btcn.core.treasury import Transfer, TransferLines, TreasuryFloats, available_estimate
-from btcn.exchange.paper import FeeRates
 
 F64 = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
-class EngineParams:
-    planner: PlannerParams
-    fees: FeeRates
-    slippage: Decimal
-    leverage: Decimal
-    maintenance_margin_rate: Decimal
-    initial_nav_usdt: Decimal
-    spot_spec: SpotSpec = field(default_factory=SpotSpec)
-    perp_spec: PerpSpec = field(default_factory=PerpSpec)
-
-
-@dataclass(slots=True)
-class Pending:
-    leg: Leg
-    action: Action
-    qty_btc: Decimal
-    limit: Decimal
-    fill_bar: int
-    phase: str  # "post" (rests during fill_bar) or "market" (fills at fill_bar's open)
-
-
-@dataclass(slots=True)
-class BlockedRecord:
-    ts_ms: int
-    leg: str
-    action: str
-    side: str
-    signal: str
-    rule: str
-    qty_btc: Decimal
-    notional_usdt: Decimal
-
-
-@dataclass(slots=True)
-class LiquidationEvent:
-    bar: int
-    ts_ms: int
-    price: float
-    equity_usdt: float
-    maintenance_usdt: float
-    absorbed_usdt: Decimal
-
-
-@dataclass
-class EngineOutput:
-    first: int
-    stop: int
-    columns: dict[str, F64]
-    ledger: Ledger
-    blocked: list[BlockedRecord] = field(default_factory=list)
-    liquidations: list[LiquidationEvent] = field(default_factory=list)
-    rebalances: int = 0
-    decisions: int = 0
-    transfers: int = 0
-    cancelled_orders: int = 0
-    guardrail_refusals: dict[str, int] = field(default_factory=dict)
-
-
 MIN_WINDOW = 256  # bars scanned at once by the fast path, growing while nothing happens
 MAX_WINDOW = 65_536
-
-COLUMNS = (
-    "nav_usdt", "spot_usdt", "spot_qty_btc", "futures_usdt", "long_qty_btc", "short_qty_btc",
-    "unrealized_pnl_usdt", "w_spot", "w_long", "w_short", "net_delta_btc", "margin_used_usdt",
-    "margin_ratio", "funding_usdt", "fees_usdt", "liq_price_usdt", "liq_distance", "transfer_usdt",
-)  # fmt: skip
 
 
 def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> F64:
@@ -151,11 +90,8 @@ class Engine:
         self.first = first
         self.stop = stop
         self.progress = progress
-        n = stop - first
-        self.cols = {c: np.zeros(n) for c in COLUMNS}
-        self._seg_starts: list[int] = []
-        self._seg_ends: list[int] = []
-        self._seg_books: list[valuation.FloatBook] = []
+        self.equity = EquityColumns(first, stop)
+        self.cols = self.equity.cols
         self._window = MIN_WINDOW
         self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc)
         self.pending: list[Pending] = []
@@ -191,67 +127,7 @@ class Engine:
     # --- recording -------------------------------------------------------------------------
     def _record(self, lo: int, hi: int) -> None:
         """Note that bars [lo, hi) close with the current ledger; columns are built at the end."""
-        fb = self.ledger.float_book()
-        if self._seg_books and self._seg_books[-1] is fb and self._seg_ends[-1] == lo:
-            self._seg_ends[-1] = hi
-            return
-        self._seg_starts.append(lo)
-        self._seg_ends.append(hi)
-        self._seg_books.append(fb)
-
-    def _materialise(self, chunk: int = 1 << 20) -> None:
-        """All equity columns from the ledger segments, a chunk of bars at a time (bounded memory).
-
-        The arithmetic is the planner's float functions applied elementwise, so every value is
-        bit-identical to a per-bar loop."""
-        m, c = self.m, self.cols
-        if not self._seg_books:
-            return
-        starts = np.asarray(self._seg_starts, dtype=np.int64) - self.first
-        ends = np.asarray(self._seg_ends, dtype=np.int64) - self.first
-        names = valuation.FloatBook.__slots__
-        table = np.array([[getattr(b, f) for f in names] for b in self._seg_books])
-        # the liquidation price and the slope depend on the book alone: once per segment (the
-        # same elementwise arithmetic, so the repeated values equal a per-bar computation)
-        col = {f: table[:, k] for k, f in enumerate(names)}
-        seg_args = (col["futures_usdt"], col["long_btc"], col["long_entry_usdt"], col["short_btc"],
-                    col["short_entry_usdt"], self.mmr)  # fmt: skip
-        seg_liq = cross_liq_price_f(*seg_args)
-        _, seg_slope = linear_terms(*seg_args)
-        n = self.stop - self.first
-        for a in range(0, n, chunk):
-            b = min(a + chunk, n)
-            i0 = int(np.searchsorted(ends, a, side="right"))
-            i1 = int(np.searchsorted(starts, b, side="left"))
-            lengths = np.minimum(ends[i0:i1], b) - np.maximum(starts[i0:i1], a)
-            fb = valuation.FloatBook(
-                **{f: np.repeat(table[i0:i1, k], lengths) for k, f in enumerate(names)}
-            )
-            sl = slice(self.first + a, self.first + b)
-            ps, pp = m.spot_close[sl], m.perp_close[sl]
-            nav, ws, wl, wsh, upnl = valuation.weights_and_upnl(fb, ps, pp)
-            c["nav_usdt"][a:b] = nav
-            c["w_spot"][a:b] = ws
-            c["w_long"][a:b] = wl
-            c["w_short"][a:b] = wsh
-            c["unrealized_pnl_usdt"][a:b] = upnl
-            c["spot_usdt"][a:b] = fb.spot_usdt
-            c["spot_qty_btc"][a:b] = fb.spot_btc
-            c["futures_usdt"][a:b] = fb.futures_usdt
-            c["long_qty_btc"][a:b] = fb.long_btc
-            c["short_qty_btc"][a:b] = fb.short_btc
-            c["net_delta_btc"][a:b] = valuation.net_delta_btc(fb)
-            exposure = fb.long_btc + fb.short_btc
-            used = exposure * pp / self.lev
-            c["margin_used_usdt"][a:b] = used
-            with np.errstate(divide="ignore", invalid="ignore"):
-                c["margin_ratio"][a:b] = np.where(
-                    exposure > 0, (fb.futures_usdt + upnl) / used, np.nan
-                )
-            liq = np.repeat(seg_liq[i0:i1], lengths)
-            slope = np.repeat(seg_slope[i0:i1], lengths)
-            c["liq_price_usdt"][a:b] = liq
-            c["liq_distance"][a:b] = distance_f(liq, pp, slope)
+        self.equity.record(lo, hi, self.ledger.float_book())
 
     def _may_trade(self, j: int) -> bool:
         """The trigger of :meth:`_stretch` for one bar: some leg beyond thr, NAV > 0, cooldown over.
@@ -306,7 +182,7 @@ class Engine:
             if self.progress is not None and j >= next_report:
                 self.progress(j - self.first)
                 next_report = j + report_every
-        self._materialise()
+        self.equity.materialise(self.m, self.lev, self.mmr)
         if self.progress is not None:
             self.progress(self.stop - self.first)
         return EngineOutput(

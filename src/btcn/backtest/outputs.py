@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from btcn.backtest import html
-from btcn.backtest.engine import EngineOutput
 from btcn.backtest.market import Market
+from btcn.backtest.records import EngineOutput
 from btcn.core.kpis import Kpis, compute_kpis, drawdown
 from btcn.core.money import dec
 from btcn.data.timeparse import iso_utc

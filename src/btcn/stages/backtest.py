@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from btcn import __version__
-from btcn.backtest.engine import EngineParams, run_engine
+from btcn.backtest.engine import run_engine
 from btcn.backtest.market import Market, build_market, restrict
 from btcn.backtest.outputs import RunResult, collect, write_run
+from btcn.backtest.records import EngineParams
 from btcn.core.money import dec
 from btcn.data.candles import load_candles
 from btcn.data.funding import load_funding
