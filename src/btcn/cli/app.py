@@ -89,7 +89,7 @@ app.add_typer(cmd_ops.monitor_app, name="monitor")
 
 
 def main() -> None:
-    from btcn.runtime.interrupts import install
+    from btcn.runtime.interrupts import ignore_from_now, install
 
     install()
     try:
@@ -97,3 +97,5 @@ def main() -> None:
     except BrokenPipeError:  # downstream closed the pipe (e.g. `| head`): not an error
         sys.stderr.close()
         sys.exit(0)
+    finally:  # the exit code is decided: a signal during interpreter teardown must not change it
+        ignore_from_now()

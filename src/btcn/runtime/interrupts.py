@@ -40,6 +40,15 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def ignore_from_now() -> None:
+    """Called once a command's work is done and its exit code chosen: a SIGINT/SIGTERM that lands
+    while the interpreter tears down would otherwise kill it with the raw signal (-15/-2), because
+    Python restores the default handlers at the very end of finalisation. Ignored signals stay
+    ignored, so the command's own exit code stands."""
+    if threading.current_thread() is threading.main_thread():
+        _ignore_further()
+
+
 def install() -> bool:
     """Install the handlers (main thread only); return whether they were installed."""
     if threading.current_thread() is not threading.main_thread():
