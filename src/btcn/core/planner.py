@@ -18,6 +18,7 @@ Order of work in :func:`decide`:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,8 +29,8 @@ from btcn.core import valuation
 from btcn.core.book import Book, Quotes
 from btcn.core.book_sizing import size_book, spot_cost, spot_proceeds
 from btcn.core.gating import blocking_rule
+from btcn.core.guardrails import GuardrailCheck, net_delta_check, notional_check, pre_guardrails
 from btcn.core.intents import Blocked, Dropped, OrderIntent, PlannerParams
-from btcn.core.legs import delta_sign
 from btcn.core.money import ZERO
 from btcn.core.projection import net_delta_btc, project
 from btcn.core.signals import SignalReading
@@ -39,7 +40,6 @@ from btcn.core.treasury import Transfer, plan_transfers
 
 Status = Literal["rebalance", "no_action", "cooldown", "blocked", "safe_mode"]
 Trigger = Literal["drift", "delta", "liquidation"]
-Effect = Literal["none", "empty_plan", "risk_reducing_only"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +62,6 @@ class CooldownState:
     last_rebalance_ms: int | None
     next_allowed_ms: int | None
     active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GuardrailCheck:
-    name: str
-    ok: bool
-    value: str
-    limit: str
-    effect: Effect
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,64 +170,6 @@ def value_book(
     )
 
 
-def _pre_guardrails(
-    nav_f: float, quotes: Quotes, now_ms: int, data_as_of_ms: int | None, params: PlannerParams
-) -> list[GuardrailCheck]:
-    checks = [
-        GuardrailCheck(
-            "nav_positive",
-            nav_f > 0,
-            f"{nav_f:.2f}",
-            "> 0",
-            "none" if nav_f > 0 else "empty_plan",
-            "NAV must be positive to compute weights",
-        )
-    ]
-    if data_as_of_ms is None:
-        checks.append(
-            GuardrailCheck(
-                "data_age",
-                False,
-                "unknown",
-                f"{params.max_data_age_ms} ms",
-                "empty_plan",
-                "the age of the market data is unknown",
-            )
-        )
-    else:
-        age = now_ms - data_as_of_ms
-        ok = 0 <= age <= params.max_data_age_ms
-        detail = (
-            "market data is fresh"
-            if ok
-            else ("market data is newer than the snapshot" if age < 0 else "market data is stale")
-        )
-        checks.append(
-            GuardrailCheck(
-                "data_age",
-                ok,
-                f"{age} ms",
-                f"{params.max_data_age_ms} ms",
-                "none" if ok else "empty_plan",
-                detail,
-            )
-        )
-    p_ref = float(quotes.p_ref)
-    dev = max(abs(float(quotes.spot) / p_ref - 1.0), abs(float(quotes.perp_mark) / p_ref - 1.0))
-    ok = dev <= params.max_price_deviation
-    checks.append(
-        GuardrailCheck(
-            "price_deviation",
-            ok,
-            f"{dev:.6f}",
-            f"{params.max_price_deviation:.6f}",
-            "none" if ok else "empty_plan",
-            "venue prices agree with P_ref" if ok else "a venue price deviates from P_ref",
-        )
-    )
-    return checks
-
-
 def decide(
     book: Book,
     quotes: Quotes,
@@ -262,7 +194,7 @@ def decide(
     qty_btc = tuple(leg.qty_btc for leg in legs)
     net_btc, net_pct = val.net_delta_btc, val.net_delta_frac
 
-    checks = _pre_guardrails(nav_f, quotes, now_ms, data_as_of_ms, params)
+    checks = pre_guardrails(nav_f, quotes, now_ms, data_as_of_ms, params)
     base = dict(
         nav_usdt=nav_d,
         net_delta_btc=net_btc,
@@ -313,55 +245,18 @@ def decide(
             if drop is not None:
                 dropped.append(drop)
 
-    # Net delta: when beyond its limit, only orders that reduce |net delta| may trade. A book
-    # plan is judged as a whole: it may trade when the book's |net delta| after it is within the
-    # limit or smaller than before.
-    delta_ok = abs(net_pct) <= params.max_net_delta
-    detail = "net delta within limit"
-    if not delta_ok and book_mode and intents:
-        after = _net_after(book, intents, mult, params)
-        if abs(after) < abs(net_btc) or abs(_frac(after, quotes, nav_f)) <= params.max_net_delta:
-            delta_ok, detail = True, "net delta beyond limit; the book plan reduces it"
-    checks.append(
-        GuardrailCheck(
-            "net_delta",
-            delta_ok,
-            f"{net_pct:.6f}",
-            f"{params.max_net_delta:.6f}",
-            "none" if delta_ok else "risk_reducing_only",
-            detail if delta_ok else "net delta beyond limit: risk-reducing orders only",
-        )
-    )
-    if not delta_ok:
-        direction = 1 if net_btc > 0 else -1
-        keep = []
-        for o in intents:
-            if delta_sign(o.action) == -direction:
-                keep.append(o)
-            else:
-                dropped.append(
-                    Dropped(
-                        o.leg,
-                        o.action,
-                        o.side,
-                        o.qty_btc,
-                        "guardrail net_delta: only risk-reducing orders allowed",
-                    )
-                )
-        intents = keep
+    def after(orders: Sequence[OrderIntent]) -> tuple[Decimal, float]:
+        btc = _net_after(book, orders, mult, params)
+        return btc, _frac(btc, quotes, nav_f)
 
-    biggest = max((o.notional_usdt for o in intents), default=ZERO)
-    notional_ok = biggest <= params.max_order_notional_usdt
-    checks.append(
-        GuardrailCheck(
-            "order_notional",
-            notional_ok,
-            f"{biggest}",
-            f"{params.max_order_notional_usdt}",
-            "none" if notional_ok else "empty_plan",
-            "order sizes within limit" if notional_ok else "an order exceeds the notional limit",
-        )
-    )
+    delta_check, intents, refused = net_delta_check(intents, net_btc, net_pct, after, params,
+                                                    book_mode=book_mode)  # fmt: skip
+    checks.append(delta_check)
+    dropped += refused
+    delta_ok = delta_check.ok
+    notional = notional_check(intents, params)
+    checks.append(notional)
+    notional_ok = notional.ok
     if not notional_ok:
         return _finish(
             book, quotes, perp_spec, params, treasury=False,
