@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from btcn.contracts import Action, ExecutionReport, Leg
@@ -220,6 +220,9 @@ def test_balances_that_contradict_the_ledger_stop_the_run(run: Runner, gate: Fak
 @given(crash_at=st.integers(min_value=1, max_value=45), after=st.booleans(),
        second=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
        realise=st.booleans())  # fmt: skip
+# found by this property: a crash just before the realise order left a resume that no longer
+# counted its profit, so the pre-trade check saw an empty futures wallet and refused the plan
+@example(crash_at=16, after=False, second=None, realise=True)
 def test_crash_anywhere_with_transfers_never_doubles(crash_at: int, after: bool,
                                                     second: int | None, realise: bool,
                                                     tmp_path_factory) -> None:  # type: ignore[no-untyped-def]  # fmt: skip

@@ -97,13 +97,19 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
         fut_avail = max(tr.to_dec(self.fut_account.available, "futures available"), ZERO)
         for run in self.legs.values():
             side = self.sides["short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"]
-            if run.market_only and side.entry_price_usdt is not None and not run.markets:
+            if not run.market_only or side.entry_price_usdt is None:
+                continue
+            # what the realise order will still close: all of it on a first run, and also on a
+            # resume whose earlier attempt was provably never placed (a filled part is already
+            # in the balances just read)
+            qty = self._to_send(run)
+            if qty > 0:
                 o, entry = run.order, side.entry_price_usdt
                 move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
                     o.limit_price_usdt - entry
                 )  # fmt: skip
-                released = o.qty_venue * self.mult * entry / (side.leverage or Decimal(1))
-                gain = max(move * o.qty_venue * self.mult, ZERO) + released
+                released = qty * self.mult * entry / (side.leverage or Decimal(1))
+                gain = max(move * qty * self.mult, ZERO) + released
                 fut_avail += gain
                 fut += gain
         for run in self._transfers_due(when):
