@@ -70,7 +70,7 @@ def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> 
     exposure = fb.long_btc + fb.short_btc
     a, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
                         fb.short_entry_usdt, k)  # fmt: skip
-    if isinstance(b, float) and isinstance(exposure, float):
+    if isinstance(b, float):
         # one book over many bars: the worst price is the low when b > 0 and the high when b < 0
         # (float rounding is monotonic, so the other test is implied and can be skipped)
         if not exposure > 0:
@@ -205,13 +205,11 @@ class Engine:
         fb = self.ledger.float_book()
         sl = slice(j, end)
         ps, pp = m.spot_close[sl], m.perp_close[sl]
-        # valuation.weights, written out so that w_long is computed only when it can fire
-        nav = valuation.nav(fb, ps, pp)
+        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         thr = m.thr[sl]
-        trig = valuation.beyond(fb.spot_btc * ps / nav, self.t[0], thr)
-        trig |= valuation.beyond(fb.short_btc * pp / nav, self.t[2], thr)
+        trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wsh, self.t[2], thr)
         if fb.long_btc != 0 or self.t[1] != 0:  # else w_long is 0 against a 0 target: never fires
-            trig |= valuation.beyond(fb.long_btc * pp / nav, self.t[1], thr)
+            trig |= valuation.beyond(wl, self.t[1], thr)
         if self.book_mode and valuation.net_delta_btc(fb) != 0:
             with np.errstate(divide="ignore", invalid="ignore"):
                 trig |= self._delta_beyond(fb, ps, nav)

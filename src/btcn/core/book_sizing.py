@@ -201,11 +201,7 @@ def size_book(
     if drift:
         # with a treasury the buy is sized to its target first and capped below by what the spot
         # wallet will hold after the transfers (and, if short, realised profit pays the rest later)
-        bound = book if tp is None else Book(
-            max(book.spot_usdt, nav_d * 2), book.spot_btc, book.futures_usdt, book.long_contracts,
-            book.long_entry_usdt, book.short_contracts, book.short_entry_usdt,
-            book.futures_available_usdt,
-        )  # fmt: skip
+        bound = book if tp is None else replace(book, spot_usdt=max(book.spot_usdt, nav_d * 2))
         spot, drop = size_leg(Leg.BTC_SPOT, params.targets[0], book.spot_btc, nav_d, bound, quotes,
                               spot_spec, perp_spec, params, weight_spot, thr)  # fmt: skip
         if drop is not None:
