@@ -119,6 +119,26 @@ def _q(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding="ROUND_DOWN")
 
 
+def after_orders_allowed(from_wallet: Wallet, all_filled: bool) -> bool:
+    """The after-orders policy every executor (paper, backtest, ``execute --live``) applies.
+
+    A planned ``after_orders`` transfer is performed once every order of the plan has ended.
+    A transfer *out of* futures (a sweep) is performed only when every order filled in full: a
+    book that did not trade as planned keeps its margin, and the next plan -- computed from the
+    real book -- sweeps what is still surplus. A transfer *into* futures (the rest of a top-up)
+    is always performed: it only protects the short."""
+    return from_wallet == "spot" or all_filled
+
+
+def applied_amount(planned_usdt: Decimal, available_usdt: Decimal, dust_usdt: Decimal) -> Decimal:
+    """What a planned transfer moves when it is performed: the planned amount capped by what the
+    source wallet has available at that moment, to the cent, rounded down; zero when that is
+    below ``dust_usdt`` (the venue's minimum is one cent; btcn skips transfers under the dust
+    level as not worth a request). Every executor moves exactly this amount."""
+    amount = _q(min(planned_usdt, max(available_usdt, ZERO)))
+    return amount if amount >= dust_usdt and amount > 0 else ZERO
+
+
 def plan_transfers(
     before: Book,
     after: Book,
