@@ -9,6 +9,7 @@ translate it into explicit parameters.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from btcn.core.unified import DiscountTier, check_tiers
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
 from btcn.runtime.durations import parse_duration_ms, parse_positive_duration_ms
@@ -138,6 +140,39 @@ class RiskSettings(Section):
     # realise locked short profit (close and re-open part of the short) when spot USDT plus
     # transferable futures cash cannot pay for the planned spot buy
     realise_locked_profit: bool = True
+    # Unified account only ([account] mode = "unified"; manual "Running on a unified account"):
+    # USDT kept aside for funding and fees, as a fraction of NAV;
+    usdt_reserve: Annotated[float, Field(ge=0, le=0.5)] = 0.01
+    # the plan refuses orders that take IMR (margin balance / initial margin) below this ratio
+    min_initial_margin_ratio: Annotated[float, Field(ge=1, le=100)] = 1.5
+    # ... or the account liquidation price closer than this fraction of the price
+    min_account_liquidation_distance: Annotated[float, Field(gt=0, le=100)] = 0.5
+
+
+def _check_tiers(value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    # one rule for the schedule: core.unified.check_tiers
+    tiers = check_tiers([DiscountTier(Decimal(repr(lo)), Decimal(repr(d))) for lo, d in value])
+    return [(float(t.lower), float(t.discount)) for t in tiers]
+
+
+class AccountSettings(Section):
+    """Which Gate account btcn runs on (manual: "Running on a unified account").
+
+    ``classic``: split spot and futures wallets, USDT moved between them by transfers.
+    ``unified``: Gate's unified account in multi-currency margin mode, spot BTC collateral of the
+    short, no transfers, no borrowing. Switching the Gate account is the user's act, never btcn's;
+    ``execute --live`` refuses an account whose mode differs from this one.
+
+    ``btc_discount_tiers`` (``[lower_btc, discount]`` bands, band by band) values spot BTC as
+    collateral where the venue does not say: backtests and paper. The default is the documented
+    example of Gate's API docs, not Gate's live schedule (live runs read the venue's)."""
+
+    mode: Literal["classic", "unified"] = "classic"
+    btc_discount_tiers: Annotated[
+        list[tuple[Annotated[float, Field(ge=0)], Fraction]], AfterValidator(_check_tiers)
+    ] = Field(
+        default_factory=lambda: [(0.0, 0.98), (1000.0, 0.95), (10000.0, 0.9), (50000.0, 0.85)]
+    )
 
 
 class ExecutionSettings(Section):
@@ -170,6 +205,8 @@ class BacktestSettings(Section):
     slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
     post_only_window: Duration = "5s"
     maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
+    # unified account: yearly interest charged on a negative USDT balance (a liability on Gate)
+    negative_usdt_interest_apr: Annotated[float, Field(ge=0, le=10)] = 0.20
 
     @property
     def post_only_window_ms(self) -> int:
@@ -332,6 +369,7 @@ class Settings(BaseSettings):
     fees: FeeSettings = FeeSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
     risk: RiskSettings = RiskSettings()
+    account: AccountSettings = AccountSettings()
     execution: ExecutionSettings = ExecutionSettings()
     paper: PaperSettings = PaperSettings()
     state: StateSettings = StateSettings()
