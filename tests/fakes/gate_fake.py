@@ -44,6 +44,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
+from tests.fakes.gate_unified_fake import UnifiedFake
+
 D = Decimal
 ZERO = D(0)
 TEXT_RE = re.compile(r"^t-[0-9A-Za-z_.-]{1,28}$")
@@ -123,8 +125,9 @@ class Order:
         return self.status == "open"
 
 
-class FakeGate:
-    """State and wire behaviour of the fake venue. Thread-safe (one lock)."""
+class FakeGate(UnifiedFake):
+    """State and wire behaviour of the fake venue. Thread-safe (one lock). The unified account
+    (``unified_mode``) is in :mod:`tests.fakes.gate_unified_fake`."""
 
     def __init__(
         self,
@@ -200,6 +203,7 @@ class FakeGate:
         self.funding_history: list[tuple[int, str]] = [
             (1735689600 + 8 * 3600 * i, "0.0001" if i % 3 else "-0.00005") for i in range(300)
         ]
+        self._init_unified()
 
     # --- configuration helpers -----------------------------------------------------------------
     def set_mid(self, mid: Decimal, spread: Decimal = D("0.1"), depth_btc: Decimal = D(10)) -> None:
@@ -365,6 +369,9 @@ class FakeGate:
             ("GET", r"/futures/usdt/account_book"): self._account_book,
             ("POST", r"/wallet/transfers"): self._transfer,
         }
+        u_public, u_private = self.unified_routes()
+        public.update(u_public)
+        private.update(u_private)
         for table, needs_auth in ((public, False), (private, True)):
             for (m, pattern), fn in table.items():
                 match = re.fullmatch(pattern, sub)
@@ -517,10 +524,12 @@ class FakeGate:
         return self.fut_total - self._margin_used() - self._order_margin()
 
     def _fut_account(self, **_: Any) -> Reply:
+        total, avail = self.unified_futures_view() if self.is_unified else (
+            self.fut_total, max(self.fut_available(), ZERO))  # fmt: skip
         return Reply(200, {
-            "total": s(self.fut_total), "unrealised_pnl": s(self._upnl()),
+            "total": s(total), "unrealised_pnl": s(self._upnl()),
             "position_margin": s(self._margin_used()), "order_margin": s(self._order_margin()),
-            "available": s(max(self.fut_available(), ZERO)), "point": "0", "currency": "USDT",
+            "available": s(avail), "point": "0", "currency": "USDT",
             "in_dual_mode": self.dual_mode, "position_mode": "dual" if self.dual_mode else "single",
             "enable_credit": False, "bonus": "0",
             "history": {"dnw": s(self.fut_total), "pnl": s(self.realised), "fee": "0",
@@ -571,6 +580,7 @@ class FakeGate:
 
     # --- wallet --------------------------------------------------------------------------------
     def _transfer(self, body: Any, **_: Any) -> Reply:
+        self.refuse_transfer_if_unified()
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_REQUEST_BODY", "expected an object")
         for key in ("currency", "from", "to", "amount"):
@@ -701,7 +711,8 @@ class FakeGate:
             "create_time": str(int(o.create_s)), "update_time": str(int(o.update_s)),
             "create_time_ms": int(o.create_s * 1000), "update_time_ms": int(o.update_s * 1000),
             "status": o.status, "currency_pair": "BTC_USDT", "type": "limit" if o.price else "market",
-            "account": "spot", "side": o.side, "amount": s(o.amount), "price": s(o.price),
+            "account": self.spot_account, "side": o.side, "amount": s(o.amount),
+            "price": s(o.price),
             "time_in_force": o.tif, "iceberg": "0", "left": s(o.left),
             "filled_amount": s(o.filled), "fill_price": s(o.filled_total),
             "filled_total": s(o.filled_total), "avg_deal_price": s(avg), "fee": s(o.fee),
@@ -715,8 +726,7 @@ class FakeGate:
     def _spot_place(self, b: dict[str, Any]) -> Order:
         if b.get("currency_pair") != "BTC_USDT":
             raise ApiError(400, "INVALID_CURRENCY_PAIR", str(b.get("currency_pair")))
-        if b.get("account", "spot") != "spot":
-            raise ApiError(400, "INVALID_PARAM_VALUE", "account")
+        self.check_spot_account(b.get("account"))
         side = b["side"]
         if side not in ("buy", "sell"):
             raise ApiError(400, "INVALID_PARAM_VALUE", "side")
@@ -837,10 +847,10 @@ class FakeGate:
             try:
                 self._spot_cancel(str(item["id"]))
                 out.append({"currency_pair": "BTC_USDT", "id": str(item["id"]), "succeeded": True,
-                            "label": "", "message": "", "account": "spot"})  # fmt: skip
+                            "label": "", "message": "", "account": self.spot_account})  # fmt: skip
             except ApiError as err:
                 out.append({"currency_pair": "BTC_USDT", "id": str(item["id"]), "succeeded": False,
-                            "label": err.label, "message": err.message, "account": "spot"})  # fmt: skip
+                            "label": err.label, "message": err.message, "account": self.spot_account})  # fmt: skip
         return Reply(200, out)
 
     def _spot_trades(self, params: dict[str, str], **_: Any) -> Reply:
@@ -897,6 +907,7 @@ class FakeGate:
             self.pos[side_key] = [new, (size * entry + qty * price) / new]
         self.fut_total -= fee
         self._book("fee", -fee, order.text)
+        self._settle_unified()
         order.filled += qty
         order.filled_total += qty * price
         order.update_s = self.now()
@@ -916,6 +927,7 @@ class FakeGate:
             change = net * rate
             self.fut_total += change
             self._book("fund", change, "funding")
+            self._settle_unified()
 
     def _book(self, typ: str, change: Decimal, text: str) -> None:
         self.account_book.append({
@@ -966,8 +978,10 @@ class FakeGate:
         if not reduce_only:
             ref = price if price > 0 else self.mark
             need = abs(size) * self.multiplier * ref * (1 / self.leverage + self.fut_taker_fee)
-            if need > self.fut_available():
+            if not self.is_unified and need > self.fut_available():
                 raise ApiError(400, "INSUFFICIENT_AVAILABLE", "margin not enough", "detail")
+            if self.is_unified and not self.unified_margin_check(abs(size) * self.multiplier * ref):
+                raise ApiError(400, "INSUFFICIENT_AVAILABLE", "unified margin not enough", "detail")
         self._accept(order)
         if tif in ("ioc", "fok"):
             levels = self.fut_asks if side == "buy" else self.fut_bids

@@ -45,7 +45,7 @@ def test_models_are_frozen() -> None:
         ("[1, 2]", "expected a JSON object"),
         ('{"kind": "plan", "schema_version": 1}', "expected kind 'snapshot', got 'plan'"),
         ('{"schema_version": 1}', "expected kind 'snapshot', got None"),
-        ('{"kind": "snapshot", "schema_version": 3}', "schema_version 3 is not supported"),
+        ('{"kind": "snapshot", "schema_version": 4}', "schema_version 4 is not supported"),
         ('{"kind": "snapshot", "schema_version": 1, "as_of_ms": 1}', "venue: Field required"),
     ],
 )

@@ -33,12 +33,15 @@ from btcn.contracts.plan import (
 )
 from btcn.contracts.snapshot import (
     Balances,
+    CurrencyEquity,
+    DiscountBand,
     PerpPosition,
     PerpPositions,
     PerpSpec,
     Prices,
     Snapshot,
     SpotSpec,
+    UnifiedAccountInfo,
 )
 from btcn.contracts.weights import LegWeight, Weights
 from btcn.errors import InvalidInputError
@@ -51,6 +54,8 @@ __all__ = [
     "Balances",
     "BlockedOrder",
     "CooldownInfo",
+    "CurrencyEquity",
+    "DiscountBand",
     "DroppedOrder",
     "ExecutionReport",
     "Fill",
@@ -76,6 +81,7 @@ __all__ = [
     "SpotSpec",
     "ThresholdInfo",
     "TransferExecution",
+    "UnifiedAccountInfo",
     "Weights",
     "dump_json",
     "format_validation_error",
@@ -108,6 +114,7 @@ def _bump(version: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
 UPGRADES: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("plan", 1): upgrade_plan_v1,
     ("snapshot", 1): _bump(2),
+    ("snapshot", 3): dict,  # read as is: the model holds versions 2 and 3 (a unified account)
     ("weights", 1): _bump(2),
     ("execution_report", 1): _bump(2),
 }

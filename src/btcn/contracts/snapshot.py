@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from btcn.contracts.base import Artifact, Model
 
@@ -78,9 +78,58 @@ class PerpSpec(Model):
     maintenance_rate: Decimal = Field(default=Decimal("0.004"), ge=0, lt=1)
 
 
+class CurrencyEquity(Model):
+    """One currency of a unified account (``GET /unified/accounts`` ``balances``)."""
+
+    equity: Decimal  # balance - borrowed (+ futures uPnL for USDT)
+    available: Decimal | None = None
+    freeze: Decimal | None = None
+    borrowed: Decimal = Field(default=Decimal(0), ge=0)
+    negative_liab: Decimal = Field(default=Decimal(0), ge=0)  # a negative balance, as a liability
+
+
+class DiscountBand(Model):
+    """One collateral discount band: holdings from ``lower`` (coins) up to the next band's."""
+
+    lower: Decimal = Field(ge=0)
+    discount: Decimal = Field(ge=0, le=1)
+
+
+class UnifiedAccountInfo(Model):
+    """A Gate unified account as read (snapshot version 3). The account-level figures are Gate's
+    own (effective in multi-currency mode); btcn recomputes them with ``core.unified`` and
+    compares. ``borrowed_usd`` above 0, or any currency's ``borrowed`` or ``negative_liab``, is a
+    loan: a unified plan then goes to safe mode."""
+
+    mode: Literal["classic", "single_currency", "multi_currency", "portfolio"]
+    total_margin_balance_usdt: Decimal | None = None
+    total_initial_margin_usdt: Decimal | None = None
+    total_maintenance_margin_usdt: Decimal | None = None
+    total_initial_margin_rate: Decimal | None = None
+    total_maintenance_margin_rate: Decimal | None = None
+    total_available_margin_usdt: Decimal | None = None
+    total_equity_usdt: Decimal | None = None
+    borrowed_usd: Decimal = Field(default=Decimal(0), ge=0)
+    spot_order_loss_usdt: Decimal = Field(default=Decimal(0), ge=0)
+    balances: dict[str, CurrencyEquity] = Field(default_factory=dict)
+    btc_discount_tiers: list[DiscountBand] = Field(min_length=1)
+    usdt_discount_tiers: list[DiscountBand] = Field(
+        default_factory=lambda: [DiscountBand(lower=Decimal(0), discount=Decimal(1))], min_length=1
+    )
+
+    @property
+    def has_loan(self) -> bool:
+        return self.borrowed_usd > 0 or any(
+            b.borrowed > 0 or b.negative_liab > 0 for b in self.balances.values()
+        )
+
+
 class Snapshot(Artifact):
     kind: Literal["snapshot"] = "snapshot"
-    schema_version: Literal[2] = 2  # 2: futures available/uPnL, position liq data (1 still read)
+    # 2: futures available/uPnL, position liq data (1 still read). 3: a unified account
+    # (``unified`` present). A classic account is still written as version 2, byte for byte;
+    # a unified one as version 3, which an older btcn refuses rather than misreads.
+    schema_version: Literal[2, 3] = 2
     venue: str = Field(min_length=1)
     p_ref_usdt: Decimal = Field(gt=0, description="Reference price P_ref: Binance spot close")
     p_ref_as_of_ms: int | None = Field(
@@ -91,3 +140,10 @@ class Snapshot(Artifact):
     positions: PerpPositions = PerpPositions()
     spot_spec: SpotSpec = SpotSpec()
     perp_spec: PerpSpec = PerpSpec()
+    unified: UnifiedAccountInfo | None = None
+
+    @model_validator(mode="after")
+    def _version_matches_account(self) -> Snapshot:
+        if (self.unified is not None) != (self.schema_version == 3):
+            raise ValueError("a snapshot carries 'unified' exactly when its schema_version is 3")
+        return self

@@ -101,6 +101,10 @@ class GateClient:
             on_clock_skew=self.sync_clock if private else None,
         ).data
 
+    def read(self, path: str, params: Params | None = None, *, private: bool = False) -> Any:
+        """A GET for endpoints parsed outside this module (``exchange.gate_unified``)."""
+        return self._get(path, params, private=private)
+
     def _write(
         self, method: str, path: str, *, params: Params | None = None, body: Any = None,
         idempotent: bool, exptime_ms: Deadline = None,

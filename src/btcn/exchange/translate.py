@@ -22,10 +22,12 @@ from btcn.contracts import (
     Side,
     Snapshot,
     SpotSpec,
+    UnifiedAccountInfo,
 )
 from btcn.core.legs import SIDE_OF
 from btcn.errors import ExchangeError
 from btcn.exchange import gate_wire as w
+from btcn.exchange.gate_unified import unified_balances
 
 ZERO = Decimal(0)
 Market = Literal["spot", "futures"]
@@ -212,15 +214,14 @@ def gate_snapshot(
     futures_ticker: w.FuturesTicker,
     p_ref_usdt: Decimal,
     p_ref_as_of_ms: int | None,
+    unified: UnifiedAccountInfo | None = None,
 ) -> Snapshot:
-    totals = spot_totals(spot_accounts)
-    return Snapshot(
-        as_of_ms=as_of_ms,
-        venue="gate",
-        p_ref_usdt=p_ref_usdt,
-        p_ref_as_of_ms=p_ref_as_of_ms,
-        prices=prices(spot_ticker, futures_ticker),
-        balances=Balances(
+    """A classic account (version 2) or, with ``unified``, a unified one (version 3): its spot
+    balances come from ``GET /unified/accounts`` and it has no futures wallet (adding the futures
+    account's ``total`` would count the same USDT twice, section 4.7)."""
+    if unified is None:
+        totals = spot_totals(spot_accounts)
+        balances = Balances(
             spot_usdt=totals.get(pair.quote.upper(), ZERO),
             spot_btc=totals.get(pair.base.upper(), ZERO),
             futures_usdt=to_dec(futures_account.total, "futures total"),
@@ -228,23 +229,36 @@ def gate_snapshot(
                 to_dec(futures_account.available, "futures available"), ZERO
             ),
             futures_unrealised_pnl_usdt=opt_dec(futures_account.unrealised_pnl),
-        ),
+        )
+    else:
+        balances = unified_balances(unified, opt_dec(futures_account.unrealised_pnl))
+    return Snapshot(
+        as_of_ms=as_of_ms,
+        schema_version=2 if unified is None else 3,
+        venue="gate",
+        p_ref_usdt=p_ref_usdt,
+        p_ref_as_of_ms=p_ref_as_of_ms,
+        prices=prices(spot_ticker, futures_ticker),
+        balances=balances,
         positions=perp_positions(positions, contract.name),
         spot_spec=spot_spec(pair),
         perp_spec=perp_spec(contract),
+        unified=unified,
     )
 
 
 # --- orders -------------------------------------------------------------------------------------
 def spot_order_body(
-    *, text: str, pair: str, side: Side, amount_btc: Decimal, price: Decimal, tif: str
-) -> dict[str, Any]:
-    """A limit order; ``tif`` is ``poc`` (PostOnly) or ``ioc`` (the marketable remainder)."""
+    *, text: str, pair: str, side: Side, amount_btc: Decimal, price: Decimal, tif: str,
+    account: str = "spot",
+) -> dict[str, Any]:  # fmt: skip
+    """A limit order; ``tif`` is ``poc`` (PostOnly) or ``ioc`` (the marketable remainder);
+    ``account`` is ``unified`` on a unified account (never with ``auto_borrow``)."""
     return {
         "text": text,
         "currency_pair": pair,
         "type": "limit",
-        "account": "spot",
+        "account": account,
         "side": "buy" if side is Side.BUY else "sell",
         "amount": fmt_dec(amount_btc),
         "price": fmt_dec(price),

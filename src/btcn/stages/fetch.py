@@ -49,6 +49,7 @@ from btcn.exchange.binance import BinanceClient
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.gate import GateClient
+from btcn.exchange.gate_unified import account_check
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.boundary import read_parquet
 from btcn.runtime.files import atomic_path
@@ -506,6 +507,7 @@ def gate_snapshot(settings: Settings, now_ms: int, deps: FetchDeps | None = None
     p_ref, p_ref_ms = p_ref_from_binance(settings, deps, now_ms, ref_interval)
     with gate_client(settings, deps, creds) as client:
         client.sync_clock()
+        unified = account_check(client, settings.account.mode)
         pair = client.currency_pair(g.currency_pair)
         contract = client.contract(g.contract)
         fut = client.futures_account()
@@ -519,7 +521,7 @@ def gate_snapshot(settings: Settings, now_ms: int, deps: FetchDeps | None = None
             as_of_ms=now_ms, pair=pair, contract=contract, spot_accounts=client.spot_accounts(),
             futures_account=fut, positions=positions, spot_ticker=client.spot_ticker(g.currency_pair),
             futures_ticker=client.futures_ticker(g.contract), p_ref_usdt=p_ref,
-            p_ref_as_of_ms=p_ref_ms,
+            p_ref_as_of_ms=p_ref_ms, unified=unified,
         )  # fmt: skip
 
 

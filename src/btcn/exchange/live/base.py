@@ -59,6 +59,8 @@ class ExecutorBase:
         self.contract_rules: w.Contract | None = None
         self.transfers: dict[str, TransferRun] = transfer_runs(plan.transfers)
         self.hedge_rules: set[str] = set()  # legging rules that acted in this run
+        # a unified account's spot orders name it (section 4.7)
+        self.spot_account = "unified" if req.settings.account.mode == "unified" else "spot"
 
     # --- journal ---------------------------------------------------------------------------------
     def _journal(self, entries: list[tuple[str, str, dict[str, Any]]]) -> None:

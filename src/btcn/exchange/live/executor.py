@@ -20,6 +20,7 @@ from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.errors import PreTradeCheckFailed
 from btcn.exchange.gate import GateClient
+from btcn.exchange.gate_unified import check_live_account
 from btcn.exchange.journal import order_report, run_key
 from btcn.exchange.live.base import VENUE
 from btcn.exchange.live.compensate import Compensator
@@ -57,6 +58,7 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
                 hint="take a fresh snapshot and plan again (btcn fetch snapshot --venue gate)",
             )
         self.gate.sync_clock()
+        check_live_account(self.gate, self.settings.account.mode, self.plan)
         if abs(self.gate.offset_ms) > 5_000:
             log.warning("local clock is %.1f s off Gate's; using Gate's time",
                         self.gate.offset_ms / 1000)  # fmt: skip

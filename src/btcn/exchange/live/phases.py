@@ -42,7 +42,8 @@ class Phases(ExecutorBase):
         if o.leg is Leg.BTC_SPOT:
             price = o.limit_price_usdt if phase == "p" else self._spot_ioc_price(o.side)
             body = tr.spot_order_body(text=cid, pair=self.pair, side=o.side, amount_btc=qty,
-                                      price=price, tif="poc" if phase == "p" else "ioc")  # fmt: skip
+                                      price=price, tif="poc" if phase == "p" else "ioc",
+                                      account=self.spot_account)  # fmt: skip
         else:
             body = tr.futures_order_body(
                 text=cid, contract=self.contract, action=o.action, contracts=qty,
