@@ -47,3 +47,16 @@ def test_bad_unified_keys_name_the_key(tmp_path: Path, toml: str, needle: str) -
 def test_environment_selects_unified(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BTCN_ACCOUNT__MODE", "unified")
     assert load_settings().account.mode == "unified"
+
+
+def test_classic_digest_ignores_the_unified_keys() -> None:
+    from btcn.runtime.settings import Settings
+    from btcn.stages.common import decision_settings_json
+
+    base = decision_settings_json(Settings())
+    assert "usdt_reserve" not in base and "account" not in base
+    tuned = Settings(risk={"usdt_reserve": 0.2, "min_initial_margin_ratio": 3})
+    assert decision_settings_json(tuned) == base
+    unified = Settings(account={"mode": "unified"})
+    assert decision_settings_json(unified) != base
+    assert '"mode":"unified"' in decision_settings_json(unified)

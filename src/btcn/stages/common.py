@@ -98,15 +98,28 @@ def fee_rates(settings: Settings) -> FeeRates:
 
 def decision_settings_json(settings: Settings) -> str:
     """The settings that influence a decision, as canonical JSON (part of the inputs digest)."""
-    part = {
+    part: dict[str, object] = {
         "strategy": settings.strategy.model_dump(mode="json"),
         "fees": settings.fees.model_dump(mode="json"),
         "guardrails": settings.guardrails.model_dump(mode="json"),
         "execution": settings.execution.model_dump(mode="json"),
-        "risk": settings.risk.model_dump(mode="json"),
+        "risk": settings.risk.model_dump(mode="json", exclude=classic_only_excludes(settings)),
         "leverage": settings.backtest.leverage,
     }
+    if settings.account.mode != "classic":
+        part["account"] = settings.account.model_dump(mode="json")
     return json.dumps(part, sort_keys=True, separators=(",", ":"))
+
+
+UNIFIED_RISK_KEYS = frozenset(
+    {"usdt_reserve", "min_initial_margin_ratio", "min_account_liquidation_distance"}
+)
+
+
+def classic_only_excludes(settings: Settings) -> set[str]:
+    """The ``[risk]`` keys a classic account ignores: left out of its digest, so a classic
+    plan's inputs digest is what it was before the unified account existed."""
+    return set(UNIFIED_RISK_KEYS) if settings.account.mode == "classic" else set()
 
 
 def plan_price_tolerance(settings: Settings) -> float:
