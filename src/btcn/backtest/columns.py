@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from btcn.backtest.market import Market
+from btcn.backtest.unified import UnifiedModel
 from btcn.core import valuation
 from btcn.core.liquidation import cross_liq_price_f, distance_f, linear_terms
 
@@ -25,10 +26,10 @@ COLUMNS = (
 class EquityColumns:
     """The columns of bars ``[first, stop)`` and the segments their book columns come from."""
 
-    def __init__(self, first: int, stop: int) -> None:
+    def __init__(self, first: int, stop: int, extra: tuple[str, ...] = ()) -> None:
         self.first = first
         self.stop = stop
-        self.cols = {c: np.zeros(stop - first) for c in COLUMNS}
+        self.cols = {c: np.zeros(stop - first) for c in (*COLUMNS, *extra)}
         self._seg_starts: list[int] = []
         self._seg_ends: list[int] = []
         self._seg_books: list[valuation.FloatBook] = []
@@ -42,7 +43,8 @@ class EquityColumns:
         self._seg_ends.append(hi)
         self._seg_books.append(fb)
 
-    def materialise(self, m: Market, leverage: float, liq_k: float, chunk: int = 1 << 20) -> None:
+    def materialise(self, m: Market, leverage: float, liq_k: float, chunk: int = 1 << 20,
+                    unified: UnifiedModel | None = None) -> None:  # fmt: skip
         """All equity columns from the ledger segments, a chunk of bars at a time (bounded memory).
 
         The arithmetic is the planner's float functions applied elementwise, so every value is
@@ -95,3 +97,6 @@ class EquityColumns:
             slope = np.repeat(seg_slope[i0:i1], lengths)
             c["liq_price_usdt"][a:b] = liq
             c["liq_distance"][a:b] = distance_f(liq, pp, slope)
+            if unified is not None:  # the account's figures replace the futures wallet's
+                for name, values in unified.columns(fb, pp, leverage).items():
+                    c[name][a:b] = values

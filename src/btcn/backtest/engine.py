@@ -40,6 +40,7 @@ from btcn.backtest.records import (
     LiquidationEvent,
     Pending,
 )
+from btcn.backtest.unified import UNIFIED_COLUMNS, UnifiedModel, liquidate_account
 from btcn.contracts.enums import Action, Leg
 from btcn.core import valuation
 from btcn.core.book import Quotes
@@ -90,10 +91,13 @@ class Engine:
         self.first = first
         self.stop = stop
         self.progress = progress
-        self.equity = EquityColumns(first, stop)
+        # a unified account's model (fresh per run: it keeps the interest clock); None: classic
+        self.unified = UnifiedModel(params.unified) if params.unified is not None else None
+        self.equity = EquityColumns(first, stop, UNIFIED_COLUMNS if self.unified else ())
         self.cols = self.equity.cols
         self._window = MIN_WINDOW
-        self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc)
+        self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc,
+                             unified=self.unified is not None)  # fmt: skip
         self.pending: list[Pending] = []
         self.plan_filled = False
         self.last_rebalance_ms: int | None = None
@@ -182,7 +186,7 @@ class Engine:
             if self.progress is not None and j >= next_report:
                 self.progress(j - self.first)
                 next_report = j + report_every
-        self.equity.materialise(self.m, self.lev, self.mmr)
+        self.equity.materialise(self.m, self.lev, self.mmr, unified=self.unified)
         if self.progress is not None:
             self.progress(self.stop - self.first)
         return EngineOutput(
@@ -223,7 +227,7 @@ class Engine:
             if lines.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
                 trig |= lines.due_array(pp)
         trig &= nav > 0
-        trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
+        trig |= self._liq_mask(fb, m.perp_low[sl], m.perp_high[sl])
         hits = np.flatnonzero(trig)
         if hits.size:
             k = j + int(hits[0])
@@ -239,6 +243,10 @@ class Engine:
         """Process one bar in full (the reference path)."""
         m = self.m
         bar_open_ms = int(m.open_ms[j])
+        if self.unified is not None:  # on the balance held since the last full bar
+            paid = self.unified.interest_due(self.ledger.spot_usdt, bar_open_ms)
+            self.ledger.charge_interest(paid)
+            self.cols["interest_usdt"][j - self.first] += float(paid)
         self._fills(j, bar_open_ms)
         self._liquidation(j, bar_open_ms)
         if self._is_funding_bar(j):
@@ -340,10 +348,18 @@ class Engine:
                 self.transfers += 1
                 self.cols["transfer_usdt"][j - self.first] += float(amount)
 
+    def _liq_mask(self, fb: valuation.FloatBook, low: F64, high: F64) -> F64:
+        if self.unified is not None:
+            return self.unified.liquidation_mask(fb, low, high)
+        return liquidation_mask(fb, low, high, self.mmr)
+
     def _liquidation(self, j: int, ts_ms: int) -> None:
         m, led = self.m, self.ledger
         fb = led.float_book()
         if fb.long_btc + fb.short_btc == 0:
+            return
+        if self.unified is not None:
+            liquidate_account(self, j, ts_ms)
             return
         lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
         if not liquidation_mask(fb, lo, hi, self.mmr):

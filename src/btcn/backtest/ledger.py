@@ -6,6 +6,10 @@ identities hold by construction:
 * NAV = spot USDT + spot BTC * price + futures wallet + unrealised perp PnL;
 * spot USDT and spot BTC never go below zero (spot is never leveraged);
 * a perp fill's realised PnL and fee settle in the futures wallet, a spot fill's fee in spot USDT.
+
+On a unified account (``unified=True``) there is one USDT balance: perp PnL, fees and funding
+settle in ``spot_usdt`` (``futures_usdt`` stays 0), which may then go below zero (a liability);
+a spot buy still never takes it below zero.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ class LedgerError(AssertionError):
 
 
 class Ledger:
-    def __init__(self, spot_usdt: Decimal, multiplier_btc: Decimal) -> None:
+    def __init__(self, spot_usdt: Decimal, multiplier_btc: Decimal, unified: bool = False) -> None:
+        self.unified = unified
+        self.interest_usdt = ZERO  # paid on a negative USDT balance (unified)
         self.spot_usdt = spot_usdt
         self.futures_usdt = ZERO
         self.mult = multiplier_btc
@@ -99,9 +105,12 @@ class Ledger:
             raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
         if leg is Leg.BTC_SPOT:
             cash = qty_btc * price
+            before = self.spot_usdt
             self.spot_usdt += -cash if buy else cash - fee
-            if self.spot_usdt < 0:
+            if self.spot_usdt < 0 and (not self.unified or (buy and self.spot_usdt < before)):
                 raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")
+        elif self.unified:
+            self.spot_usdt += effect.realized_pnl_usdt - fee
         else:
             self.futures_usdt += effect.realized_pnl_usdt - fee
         self.fees_usdt += fee
@@ -123,10 +132,20 @@ class Ledger:
         """Funding at one settlement: longs pay ``rate * qty * mark`` to shorts (rate > 0)."""
         amount = rate * mark * (self.short.qty_btc - self.long.qty_btc)
         if amount:
-            self.futures_usdt += amount
+            if self.unified:
+                self.spot_usdt += amount
+            else:
+                self.futures_usdt += amount
             self.funding_usdt += amount
             self._changed()
         return amount
+
+    def charge_interest(self, amount: Decimal) -> None:
+        """Interest on a negative USDT balance (unified account)."""
+        if amount:
+            self.spot_usdt -= amount
+            self.interest_usdt += amount
+            self._changed()
 
     def transfer_to_futures(self, amount: Decimal) -> None:
         """Move ``amount`` USDT spot -> futures (negative: futures -> spot)."""

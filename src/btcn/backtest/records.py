@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +14,9 @@ from btcn.contracts.enums import Action, Leg
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core.planner import PlannerParams
 from btcn.exchange.paper import FeeRates
+
+if TYPE_CHECKING:
+    from btcn.backtest.unified import UnifiedSpec
 
 F64 = npt.NDArray[np.float64]
 
@@ -27,6 +31,7 @@ class EngineParams:
     initial_nav_usdt: Decimal
     spot_spec: SpotSpec = field(default_factory=SpotSpec)
     perp_spec: PerpSpec = field(default_factory=PerpSpec)
+    unified: UnifiedSpec | None = None  # a unified account's rules; None: classic
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ from btcn.core.money import ONE, ZERO, dec, round_down_to_step
 from btcn.core.projection import project, spot_btc_received
 from btcn.core.sizing import limit_price, size_leg
 from btcn.core.treasury import TreasuryParams, spot_capacity
+from btcn.core.unified_guard import spendable_usdt
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,20 @@ def _realise(
     return [*out, realise, reopen]
 
 
+def _unified_shortfall(
+    book: Book, spot: OrderIntent | None, nav_d: Decimal, quotes: Quotes, spot_spec: SpotSpec,
+    perp_spec: PerpSpec, params: PlannerParams, weight_spot: float, thr: float,
+) -> Decimal:  # fmt: skip
+    """USDT a unified account's spot buy lacked: its uncapped cost less the capped one's."""
+    rich = replace(book, spot_usdt=max(book.spot_usdt, ZERO) + nav_d * 2)
+    want, _ = size_leg(Leg.BTC_SPOT, params.targets[0], book.spot_btc, nav_d, rich, quotes,
+                       spot_spec, perp_spec, params, weight_spot, thr)  # fmt: skip
+    if want is None or want.side is not Side.BUY:
+        return ZERO
+    got = spot.notional_usdt if spot is not None and spot.side is Side.BUY else ZERO
+    return max(want.notional_usdt - got, ZERO)
+
+
 def size_book(
     book: Book, quotes: Quotes, spot_spec: SpotSpec, perp_spec: PerpSpec, params: PlannerParams,
     *, nav_d: Decimal, weight_spot: float, thr: float, drift: bool, signal: Signal,
@@ -198,15 +213,25 @@ def size_book(
     spot: OrderIntent | None = None
     tp: TreasuryParams | None = params.treasury
     mult = perp_spec.multiplier_btc
+    guard = params.margin_guard
+    shortfall = ZERO
     if drift:
         # with a treasury the buy is sized to its target first and capped below by what the spot
         # wallet will hold after the transfers (and, if short, realised profit pays the rest later)
         bound = book if tp is None else replace(book, spot_usdt=max(book.spot_usdt, nav_d * 2))
+        if guard is not None:  # unified: the USDT balance less the reserve, never a loan
+            bound = replace(book, spot_usdt=spendable_usdt(book, nav_d, guard), futures_usdt=ZERO)
         spot, drop = size_leg(Leg.BTC_SPOT, params.targets[0], book.spot_btc, nav_d, bound, quotes,
                               spot_spec, perp_spec, params, weight_spot, thr)  # fmt: skip
         if drop is not None:
             dropped.append(drop)
+        if guard is not None and params.realise_locked_profit:
+            shortfall = _unified_shortfall(book, spot, nav_d, quotes, spot_spec, perp_spec,
+                                           params, weight_spot, thr)  # fmt: skip
     perps, perp_drops = hedge(book, spot, nav_d, quotes, spot_spec, perp_spec, params)
+    if shortfall > 0:
+        # unified: a realised profit lands in the one USDT balance; the next plan buys with it
+        perps = _realise(book, perps, shortfall, quotes, spot_spec, perp_spec, signal, params)
     capped = False
     if spot is not None and spot.side is Side.BUY and tp is not None:
         intents = [spot, *perps]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
 from btcn.core.treasury import TreasuryParams
+
+if TYPE_CHECKING:
+    from btcn.core.unified_guard import MarginGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class PlannerParams:
     perp_taker_fee: Decimal = Decimal("0.0005")
     realise_locked_profit: bool = True
     treasury: TreasuryParams | None = None  # None: the plan carries no transfers
+    # a unified account's margin rules and limits (None: classic); see core.unified_guard
+    margin_guard: MarginGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from btcn.core.signals import SignalReading
 from btcn.core.sizing import size_leg
 from btcn.core.threshold import AtrReading, threshold
 from btcn.core.treasury import Transfer, plan_transfers
+from btcn.core.unified_guard import loan_check, margin_check
 
 Status = Literal["rebalance", "no_action", "cooldown", "blocked", "safe_mode"]
 Trigger = Literal["drift", "delta", "liquidation"]
@@ -257,6 +258,10 @@ def decide(
     notional = notional_check(intents, params)
     checks.append(notional)
     notional_ok = notional.ok
+    if params.margin_guard is not None:  # a unified account: no loan, margin within limits
+        unified = unified_checks(book, intents, quotes, mult, params)
+        checks += unified
+        notional_ok = notional_ok and all(c.ok for c in unified)
     if not notional_ok:
         return _finish(
             book, quotes, perp_spec, params, treasury=False,
@@ -298,6 +303,16 @@ def decide(
         trigger=trigger,
         **base,
     )  # fmt: skip
+
+
+def unified_checks(book: Book, intents: list[OrderIntent], quotes: Quotes, mult: Decimal,
+                   params: PlannerParams) -> list[GuardrailCheck]:  # fmt: skip
+    """The unified account's guardrails (:mod:`btcn.core.unified_guard`) on the sized orders."""
+    guard = params.margin_guard
+    assert guard is not None
+    after = project(book, intents, mult, spot_fee=params.spot_maker_fee,
+                    perp_fee=params.perp_taker_fee)  # fmt: skip
+    return [loan_check(guard), margin_check(book, after, quotes.perp_mark, mult, guard)]
 
 
 def _net_after(book: Book, orders: list[OrderIntent] | tuple[OrderIntent, ...], mult: Decimal,

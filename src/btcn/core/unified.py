@@ -35,6 +35,7 @@ only) for the backtester; a hypothesis property holds them equal to the Decimal 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -366,3 +367,28 @@ def distance_f(price: F, down: F, up: F) -> F:
         d_down = 1.0 - np.asarray(down, dtype=float) / price
         out = np.fmin(d_up, d_down)
     return _out(out)
+
+
+# ---- the unified account's default hedge ------------------------------------------------------
+
+# The stress move the default targets are derived from: BTC doubles between two rebalances.
+STRESS_RALLY = 1.0
+
+
+def hedge_weight(
+    leverage: float, discount: float, min_imr: float, usdt_reserve: float,
+    stress_rally: float = STRESS_RALLY,
+) -> float:  # fmt: skip
+    """The largest hedged fraction ``w`` of NAV (spot ``w``, short ``w``, USDT ``1 - w``) that
+    keeps IMR >= ``min_imr`` after a ``stress_rally`` with no rebalance, and USDT >= the reserve.
+
+    With spot ``q = w * NAV / P0`` and the short entered at ``P0``, at ``P = (1 + s) * P0``::
+
+        MB  = NAV * (1 - w * (1 + s) * (1 - d)),   IM = w * NAV * (1 + s) / leverage
+        IMR >= k  <=>  w <= leverage / ((1 + s) * (k + leverage * (1 - d)))
+
+    Rounded down to 0.01. (A rally is the stress that matters: it grows the short's margin and
+    shrinks the margin balance by the discount on the spot's gain; a fall does the opposite.)"""
+    w_imr = leverage / ((1 + stress_rally) * (min_imr + leverage * (1 - discount)))
+    w = min(1.0 - usdt_reserve, w_imr)
+    return max(math.floor(w * 100 + 1e-9) / 100, 0.0)

@@ -29,7 +29,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from btcn.core.unified import DiscountTier, check_tiers
+from btcn.core.unified import DiscountTier, check_tiers, hedge_weight
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
 from btcn.runtime.durations import parse_duration_ms, parse_positive_duration_ms
@@ -392,6 +392,14 @@ class Settings(BaseSettings):
             data.pop("config", None)
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unified_defaults(cls, data: Any) -> Any:
+        # A unified account has its own defaults for the keys the user did not set.
+        if isinstance(data, dict):
+            return with_unified_defaults(data)
+        return data
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -402,6 +410,45 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (env_settings, init_settings)
+
+
+# Chosen with btcn's sweep and walk-forward on the in-sample part of the first real block
+# (decision 0071); the targets are derived from the margin rule (core.unified.hedge_weight).
+UNIFIED_STRATEGY_DEFAULTS: dict[str, Any] = {
+    "threshold_floor": 0.02,
+    "cooldown": "4h",
+    "max_delta_drift": 0.002,
+}
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_unset=True)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def with_unified_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the unified account's defaults filled in where ``[strategy]`` is silent:
+    targets ``w / 0 / w`` with ``w = core.unified.hedge_weight`` of the configured leverage,
+    first BTC discount, IMR limit and USDT reserve, and ``UNIFIED_STRATEGY_DEFAULTS``."""
+    account = _section(data, "account")
+    if account.get("mode") != "unified":
+        return data
+    strategy = _section(data, "strategy")
+    try:
+        risk = RiskSettings(**_section(data, "risk"))
+        backtest = BacktestSettings(**_section(data, "backtest"))
+        tiers = AccountSettings(**account).btc_discount_tiers
+    except (ValidationError, TypeError):
+        return data  # the regular validation names the key at fault
+    if "targets" not in strategy:
+        w = hedge_weight(backtest.leverage, tiers[0][1], risk.min_initial_margin_ratio,
+                         risk.usdt_reserve)  # fmt: skip
+        strategy["targets"] = {"BTC_SPOT": w, "BTC_PERP_LONG": 0.0, "BTC_PERP_SHORT": w}
+    for key, value in UNIFIED_STRATEGY_DEFAULTS.items():
+        strategy.setdefault(key, value)
+    return {**data, "strategy": strategy}
 
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:

@@ -6,12 +6,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from btcn import __version__
 from btcn.backtest.engine import run_engine
 from btcn.backtest.market import Market, build_market, restrict
 from btcn.backtest.outputs import RunResult, collect, write_run
 from btcn.backtest.records import EngineParams
+from btcn.backtest.unified import UnifiedSpec
 from btcn.core.money import dec
 from btcn.data.candles import load_candles
 from btcn.data.funding import load_funding
@@ -20,7 +22,7 @@ from btcn.data.timeparse import parse_timestamp_ms
 from btcn.errors import InvalidInputError, UsageError
 from btcn.runtime import watchdog
 from btcn.runtime.settings import Settings
-from btcn.stages.common import fee_rates, planner_params, targets_tuple
+from btcn.stages.common import fee_rates, margin_rules, planner_params, targets_tuple
 
 DAY_MS = 86_400_000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -68,6 +70,22 @@ def load_market(req: BacktestRequest) -> Market:
                         atr_multiplier=st.atr_multiplier)  # fmt: skip
 
 
+def run_settings(s: Settings) -> dict[str, Any]:
+    """The settings a run folder records. A classic run records what it did before the unified
+    account existed (byte for byte); a unified one adds ``account`` and its interest rate."""
+    classic = s.account.mode == "classic"
+    out = {
+        k: getattr(s, k).model_dump(
+            mode="json",
+            exclude={"negative_usdt_interest_apr"} if classic and k == "backtest" else None,
+        )
+        for k in ("strategy", "fees", "guardrails", "backtest")
+    }
+    if not classic:
+        out["account"] = s.account.model_dump(mode="json")
+    return out
+
+
 def engine_params(settings: Settings) -> EngineParams:
     bt = settings.backtest
     return EngineParams(
@@ -77,7 +95,10 @@ def engine_params(settings: Settings) -> EngineParams:
         leverage=dec(bt.leverage),
         maintenance_margin_rate=dec(bt.maintenance_margin_rate),
         initial_nav_usdt=dec(bt.initial_nav_usdt),
-    )
+        unified=None if settings.account.mode == "classic" else UnifiedSpec(
+            margin_rules(settings, dec(bt.maintenance_margin_rate)), bt.negative_usdt_interest_apr
+        ),
+    )  # fmt: skip
 
 
 def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], None]] | None = None,
@@ -110,10 +131,7 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
             "start": req.start,
             "end": req.end,
         },
-        "settings": {
-            k: getattr(s, k).model_dump(mode="json")
-            for k in ("strategy", "fees", "guardrails", "backtest")
-        },
+        "settings": run_settings(s),
         "targets": list(targets_tuple(s)),
         "initial_nav_usdt": float(s.backtest.initial_nav_usdt),
         "has_perp": market.has_perp,

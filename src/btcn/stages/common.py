@@ -10,6 +10,8 @@ from btcn.core.book import Book, Quotes
 from btcn.core.money import dec
 from btcn.core.planner import PlannerParams
 from btcn.core.treasury import TreasuryParams
+from btcn.core.unified import DiscountTier, MarginRules
+from btcn.core.unified_guard import MarginGuard
 from btcn.exchange.paper import FeeRates
 from btcn.runtime.settings import Settings
 
@@ -59,13 +61,29 @@ def treasury_params(settings: Settings, maintenance_rate: Decimal) -> TreasuryPa
     )
 
 
+def margin_rules(settings: Settings, maintenance_rate: Decimal,
+                 tiers: tuple[DiscountTier, ...] | None = None) -> MarginRules:  # fmt: skip
+    """The unified account's margin rule: the contract's maintenance rate, the book's leverage,
+    the venue's BTC discount tiers (else ``[account] btc_discount_tiers``)."""
+    own = tuple(DiscountTier(dec(lo), dec(d)) for lo, d in settings.account.btc_discount_tiers)
+    return MarginRules(maintenance_rate=maintenance_rate, leverage=dec(settings.backtest.leverage),
+                       btc_tiers=tiers or own)  # fmt: skip
+
+
 def planner_params(
-    settings: Settings, slippage: float, maintenance_rate: Decimal | None = None
-) -> PlannerParams:
+    settings: Settings, slippage: float, maintenance_rate: Decimal | None = None,
+    snapshot: Snapshot | None = None,
+) -> PlannerParams:  # fmt: skip
     """Planner parameters; ``maintenance_rate`` (the contract's, or the backtest's setting) turns
     the treasury on."""
     st, fees, gr = settings.strategy, settings.fees, settings.guardrails
-    treasury = None if maintenance_rate is None else treasury_params(settings, maintenance_rate)
+    # a unified account has no wallets to move money between: no treasury, no transfers
+    classic = settings.account.mode == "classic"
+    treasury = (
+        None
+        if maintenance_rate is None or not classic
+        else treasury_params(settings, maintenance_rate)
+    )
     return PlannerParams(
         targets=targets_tuple(settings),
         threshold_floor=st.threshold_floor,
@@ -88,6 +106,27 @@ def planner_params(
         perp_taker_fee=dec(fees.perp_taker),
         realise_locked_profit=settings.risk.realise_locked_profit,
         treasury=treasury,
+        margin_guard=None if classic else margin_guard(settings, maintenance_rate, snapshot),
+    )
+
+
+def margin_guard(settings: Settings, maintenance_rate: Decimal | None,
+                 snapshot: Snapshot | None) -> MarginGuard:  # fmt: skip
+    """The unified account's limits; a unified snapshot gives the venue's discount tiers and
+    whether the account shows a loan."""
+    info = snapshot.unified if snapshot is not None else None
+    tiers = None
+    if info is not None:
+        tiers = tuple(DiscountTier(b.lower, b.discount) for b in info.btc_discount_tiers)
+    rate = maintenance_rate if maintenance_rate is not None else dec(
+        settings.backtest.maintenance_margin_rate)  # fmt: skip
+    r = settings.risk
+    return MarginGuard(
+        rules=margin_rules(settings, rate, tiers),
+        min_imr=dec(r.min_initial_margin_ratio),
+        min_distance=r.min_account_liquidation_distance,
+        usdt_reserve=dec(r.usdt_reserve),
+        has_loan=info is not None and info.has_loan,
     )
 
 

@@ -146,7 +146,8 @@ def to_plan(
 def run(req: PlanRequest) -> Plan:
     snap = req.snapshot
     settings = req.settings
-    params = planner_params(settings, settings.execution.slippage, snap.perp_spec.maintenance_rate)
+    params = planner_params(settings, settings.execution.slippage, snap.perp_spec.maintenance_rate,
+                            snap)  # fmt: skip
     candles = candles_until(req.candles, snap.as_of_ms)
     atr = atr_at_last_bar(candles, params.atr_window_ms, params.atr_periods)
     signal = signal_in_force(
