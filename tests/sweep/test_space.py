@@ -95,7 +95,7 @@ def test_grid_file_errors_name_the_problem(text: str, needle: str) -> None:
 @pytest.mark.parametrize(("text", "needle"), [
     ('[grid]\n"strategy.cooldwn" = ["5m"]', "unknown settings key 'strategy.cooldwn'"),
     ('[grid]\n"strategy.cooldown.x" = ["5m"]', "unknown settings key 'strategy.cooldown.x'"),
-    ('[grid]\n"watchdog.max_rss_mb" = [100]', "only [strategy], [fees], [guardrails] and [backtest]"),
+    ('[grid]\n"watchdog.max_rss_mb" = [100]', "only [strategy], [fees], [guardrails], [backtest] and"),
     ('[grid]\n"strategy.cooldown" = ["5m", "soon"]', "[grid] strategy.cooldown = 'soon': invalid duration"),
     ('[grid]\n"strategy.threshold_floor" = [0.1, 2]', "strategy.threshold_floor = 2: Input should be less"),
     ('[grid]\n"strategy.targets.BTC_SPOT" = [1.5]', "strategy.targets.BTC_SPOT = 1.5"),

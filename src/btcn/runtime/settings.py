@@ -415,8 +415,8 @@ class Settings(BaseSettings):
 # Chosen with btcn's sweep and walk-forward on the in-sample part of the first real block
 # (decision 0071); the targets are derived from the margin rule (core.unified.hedge_weight).
 UNIFIED_STRATEGY_DEFAULTS: dict[str, Any] = {
-    "threshold_floor": 0.02,
-    "cooldown": "4h",
+    "threshold_floor": 0.15,
+    "cooldown": "60m",
     "max_delta_drift": 0.002,
 }
 

@@ -20,7 +20,9 @@ Grid file (every key is a settings key written ``section.key``, quoted or as nes
 
 ``[random]`` without ``params`` draws ``samples`` points of the grid instead (without
 replacement, kept in grid order). Keys are limited to the sections that change a backtest:
-``strategy``, ``fees``, ``guardrails`` and ``backtest``. Values override the base settings
+``strategy``, ``fees``, ``guardrails``, ``backtest`` and ``account`` (sweeping ``account.mode``
+keeps the base's ``[strategy]``: the unified defaults apply only to a config that sets the mode).
+Values override the base settings
 (``--config`` file and ``BTCN_*`` environment); an unknown key, a value of the wrong type or out
 of range, a duplicated value or a key swept twice is an error naming it before any work starts.
 A combination that only fails as a whole (e.g. targets adding up to more than 1) becomes a point
@@ -45,7 +47,7 @@ from btcn.errors import ConfigError
 from btcn.runtime.boundary import parse_toml
 from btcn.runtime.settings import Settings
 
-SWEEPABLE = ("strategy", "fees", "guardrails", "backtest")
+SWEEPABLE = ("strategy", "fees", "guardrails", "backtest", "account")
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 MAX_POINTS = 1_000_000
 
@@ -295,8 +297,8 @@ def _check_key(base: dict[str, Any], key: str, source: str, table: str) -> None:
     parts = key.split(".")
     if parts[0] not in SWEEPABLE:
         raise ConfigError(
-            f"{source}: {table} {key}: only [strategy], [fees], [guardrails] and [backtest] keys "
-            "change a backtest"
+            f"{source}: {table} {key}: only [strategy], [fees], [guardrails], [backtest] and "
+            "[account] keys change a backtest"
         )
     node: Any = base
     for i, part in enumerate(parts):
