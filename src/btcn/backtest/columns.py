@@ -74,7 +74,8 @@ class EquityColumns:
             )
             sl = slice(self.first + a, self.first + b)
             ps, pp = m.spot_close[sl], m.perp_close[sl]
-            nav, ws, wl, wsh, upnl = valuation.weights_and_upnl(fb, ps, pp)
+            with np.errstate(divide="ignore", invalid="ignore"):  # NAV 0 after a liquidation
+                nav, ws, wl, wsh, upnl = valuation.weights_and_upnl(fb, ps, pp)
             c["nav_usdt"][a:b] = nav
             c["w_spot"][a:b] = ws
             c["w_long"][a:b] = wl

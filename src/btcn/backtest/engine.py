@@ -144,9 +144,9 @@ class Engine:
             and int(m.open_ms[j]) + m.bar_ms < self.last_rebalance_ms + self.p.planner.cooldown_ms
         )
         ps, pp = float(m.spot_close[j]), float(m.perp_close[j])
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        if not nav > 0:
+        if not valuation.nav(fb, ps, pp) > 0:  # e.g. an account liquidated to nothing
             return False
+        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         if self.tf is not None and self._lines(fb).due(pp):
             return True
         if cooling:
@@ -209,7 +209,8 @@ class Engine:
         fb = self.ledger.float_book()
         sl = slice(j, end)
         ps, pp = m.spot_close[sl], m.perp_close[sl]
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
+        with np.errstate(divide="ignore", invalid="ignore"):  # NAV 0: an account liquidated
+            nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         thr = m.thr[sl]
         trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wsh, self.t[2], thr)
         if fb.long_btc != 0 or self.t[1] != 0:  # else w_long is 0 against a 0 target: never fires
