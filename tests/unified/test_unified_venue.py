@@ -234,3 +234,22 @@ def test_live_refuses_a_unified_account_configured_classic(
         _run(lsrv, vclock, tmp_path / "s.db", plan, "classic")
     assert err.value.exit_code == 6
     assert not [r for r in lsrv.gate.requests if r[0] != "GET"]
+
+
+def test_weights_show_the_account_liquidation_on_a_unified_snapshot(
+    usrv: FakeServer, vclock: VirtualClock
+) -> None:
+    from btcn.stages.liquidation import book_figures, liquidation_infos
+
+    settings = settings_for(usrv, "unified")
+    snap = stage.gate_snapshot(settings, NOW_MS, deps(vclock))
+    infos = liquidation_infos(snap, settings)
+    short = infos[1]
+    # 10,000 USDT, 1.5 BTC spot, 1.5 BTC short at 100,000: MB - MM = 160,000 - 0.036 * P
+    assert (
+        short.liq_price_usdt is not None and abs(short.liq_price_usdt - D(160000) / D("0.036")) < 1
+    )
+    assert infos[0].liq_price_usdt is None  # no long
+    price, dist, _ = book_figures(infos)
+    assert abs(dist - float(D(160000) / D("0.036") / D(100000) - 1)) < 1e-9
+    assert price == float(short.liq_price_usdt)

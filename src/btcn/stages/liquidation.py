@@ -27,8 +27,10 @@ from btcn.contracts.snapshot import PerpPosition
 from btcn.core.book import Book
 from btcn.core.liquidation import estimates
 from btcn.core.money import dec
+from btcn.core.unified import account_margin
+from btcn.core.unified_guard import unified_book
 from btcn.runtime.settings import Settings
-from btcn.stages.common import book_from_snapshot
+from btcn.stages.common import book_from_snapshot, margin_guard
 
 
 def liquidation_k(snap: Snapshot, settings: Settings) -> Decimal:
@@ -71,6 +73,8 @@ def liquidation_infos(
     they describe the snapshot's positions, not the planned ones."""
     own = book is None
     book = book_from_snapshot(snap) if book is None else book
+    if settings.account.mode == "unified":
+        return unified_infos(snap, settings, book)
     mark = snap.prices.perp_mark_usdt
     spec = snap.perp_spec
     leverage = dec(settings.backtest.leverage)
@@ -102,6 +106,28 @@ def liquidation_infos(
                 venue_liq_price_usdt=_venue_price(p) if own else None,
             )
         )
+    return out
+
+
+def unified_infos(snap: Snapshot, settings: Settings, book: Book) -> list[LiquidationInfo]:
+    """A unified account is liquidated as a whole (core.unified): each open side carries the
+    account liquidation price nearer the mark and its distance (``margin_mode`` "cross": the
+    account is one cross-margin pool). Gate gives no per-position figure there."""
+    mark = snap.prices.perp_mark_usdt
+    spec = snap.perp_spec
+    guard = margin_guard(settings, spec.maintenance_rate, snap)
+    m = account_margin(unified_book(book, spec.multiplier_btc), mark, guard.rules)
+    down, up = m.liq_price_down_usdt, m.liq_price_up_usdt
+    nearer = up if down is None or (up is not None and up / mark - 1 <= 1 - down / mark) else down
+    out = []
+    for leg, size in ((Leg.BTC_PERP_LONG, book.long_contracts),
+                      (Leg.BTC_PERP_SHORT, book.short_contracts)):  # fmt: skip
+        open_ = size > 0
+        out.append(LiquidationInfo(
+            leg=leg, margin_mode="cross", size_contracts=size, mark_usdt=mark,
+            liq_price_usdt=_toward_mark(nearer, mark, spec.tick_usdt) if open_ else None,
+            distance=m.distance if open_ else None,
+        ))  # fmt: skip
     return out
 
 
