@@ -34,6 +34,12 @@ Usage::
 
     .venv/bin/python benchmarks/fault_suite.py --trials 75 --seed 20261202
     .venv/bin/python benchmarks/fault_suite.py --trials 30 --signals term,int
+    .venv/bin/python benchmarks/fault_suite.py --trials 75 --account unified
+
+``--account unified`` runs every trial on a unified account (the fake in ``multi_currency``
+mode, ``[account] mode = "unified"``): the plan has no transfers, spot orders go to the unified
+account, and the figures add ``loans`` (a trial whose account ends with a borrowed amount or a
+negative USDT balance) and ``transfer_requests`` (calls to ``/wallet/transfers``); both must be 0.
 """
 
 from __future__ import annotations
@@ -91,11 +97,13 @@ class Trial:
     double_transfers: int = 0
     lost_transfers: int = 0
     delta_ok: bool = False
+    loans: int = 0
+    transfer_requests: int = 0
     net_delta_btc: Decimal = field(default_factory=Decimal)
     outputs: list[str] = field(default_factory=list)
 
 
-def _env(server: FakeServer) -> dict[str, str]:
+def _env(server: FakeServer, unified: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BTCN_", "GATE_"))}
     env.update({
         "GATE_API_KEY": KEY,
@@ -107,6 +115,8 @@ def _env(server: FakeServer) -> dict[str, str]:
         "BTCN_STRATEGY__MAX_DELTA_DRIFT": str(MAX_DRIFT),
         "PYTHONPATH": str(ROOT / "src"),
     })  # fmt: skip
+    if unified:
+        env["BTCN_ACCOUNT__MODE"] = "unified"
     return env
 
 
@@ -259,9 +269,13 @@ def signal_exit_ok(t: Trial) -> bool:
     return t.signal_exit in (own, 0, 7)
 
 
-def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = "kill") -> Trial:
+def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = "kill",
+              unified: bool = False) -> Trial:  # fmt: skip
+    money = {"spot_usdt": "100000", "futures_usdt": "0"} if unified else {}
     gate = FakeGate(KEY, SECRET, spot_btc=str(START["spot_btc"]), long_contracts=int(START["long"]),
-                    short_contracts=int(START["short"]))  # fmt: skip
+                    short_contracts=int(START["short"]), **money)  # fmt: skip
+    if unified:
+        gate.unified_mode = "multi_currency"
     scenario = _scenario(rng, gate)
     now_ms = int(time.time() * 1000)
     realise = rng.random() < 0.3
@@ -280,6 +294,9 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
         PlannedTransfer.model_validate({"from": "futures", "to": "spot", "amount_usdt": SWEEP_OUT,
                                         "reason": "sweep", "when": "after_orders"}),
     ]  # fmt: skip
+    if unified:
+        transfers = []  # one margin pool: a unified plan never transfers
+        scenario += " unified"
     plan = make_plan(orders, as_of_ms=now_ms, spot_btc=str(START["spot_btc"]),
                      long_contracts=str(START["long"]), short_contracts=str(START["short"]),
                      transfers=transfers)  # fmt: skip
@@ -294,7 +311,7 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     sig = SIGNALS[signal_name]
     cmd = [sys.executable, "-m", "btcn", "execute", "--live", str(plan_file), "--state", str(state)]
     with FakeServer(gate) as server:
-        env = _env(server)
+        env = _env(server, unified)
         finishing_code: int | None = None  # exit code of the run that worked the plan to its end
         first_code, out, err, trial.killed = _run(
             cmd, env, trial.kill_after_s, tdir, sig, gate if sig != signal.SIGKILL else None
@@ -325,6 +342,8 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
                                  (digest,)).fetchone()  # fmt: skip
             report = ExecutionReport.model_validate_json(row[0])
     trial.duplicates = sum(n - 1 for n in gate.duplicate_texts().values())
+    trial.transfer_requests = sum(1 for r in gate.requests if r[1] == "/wallet/transfers")
+    trial.loans = int(any(v != 0 for v in gate.borrowed.values()) or gate.spot["USDT"][0] < 0)
     if report is None:
         trial.status = f"no report (exit {code}): {err.strip().splitlines()[-1:]}"
         return trial
@@ -382,6 +401,7 @@ def _ok(t: Trial) -> bool:
     return (
         t.duplicates == 0 and t.lost_fills == 0 and t.double_transfers == 0
         and t.lost_transfers == 0 and (t.positions_ok or t.partial_reported) and t.delta_ok
+        and t.loans == 0 and (t.transfer_requests == 0 or "unified" not in t.scenario)
     )  # fmt: skip
 
 
@@ -391,6 +411,7 @@ def run_suite(
     workdir: Path | None = None,
     quiet: bool = False,
     signals: tuple[str, ...] = ("kill",),
+    unified: bool = False,
 ) -> dict[str, object]:
     rng = random.Random(seed)
     started = time.monotonic()
@@ -398,7 +419,7 @@ def run_suite(
     with tempfile.TemporaryDirectory(prefix="btcn-faults-") as tmp:
         base = workdir or Path(tmp)
         for i in range(trials):
-            t = run_trial(i, rng, base, signals[i % len(signals)])
+            t = run_trial(i, rng, base, signals[i % len(signals)], unified)
             results.append(t)
             if not quiet:
                 mark = "ok " if _ok(t) else "BAD"
@@ -428,6 +449,9 @@ def run_suite(
         "max_abs_net_delta_btc_completed": str(
             max((abs(t.net_delta_btc) for t in results if t.positions_ok), default=D(0))
         ),
+        "account": "unified" if unified else "classic",
+        "loans": sum(t.loans for t in results),
+        "transfer_requests": sum(t.transfer_requests for t in results),
         "inconsistent": sum(not _ok(t) for t in results),
         "wall_time_s": round(time.monotonic() - started, 1),
     }
@@ -446,11 +470,13 @@ def main() -> None:
         help="comma-separated signals the trials cycle through: kill, term, int",
     )
     ap.add_argument("--keep", type=Path, default=None, help="keep each trial's folder here")
+    ap.add_argument("--account", choices=("classic", "unified"), default="classic")
     args = ap.parse_args()
     names = tuple(args.signals.split(","))
     if not set(names) <= set(SIGNALS):
         ap.error(f"--signals takes {', '.join(SIGNALS)}")
-    summary = run_suite(args.trials, args.seed, workdir=args.keep, quiet=args.quiet, signals=names)
+    summary = run_suite(args.trials, args.seed, workdir=args.keep, quiet=args.quiet, signals=names,
+                        unified=args.account == "unified")  # fmt: skip
     summary.pop("results")
     print(json.dumps(summary, indent=2))
     ok = (
@@ -460,6 +486,7 @@ def main() -> None:
         and summary["lost_transfers"] == 0
         and summary["inconsistent"] == 0
         and summary["bad_signal_exits"] == 0
+        and summary["loans"] == 0
     )
     sys.exit(0 if ok else 1)
 
