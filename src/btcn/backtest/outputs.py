@@ -209,12 +209,13 @@ def _write_parquet(folder: Path, res: RunResult) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from btcn.contracts.tables import EQUITY_SCHEMA, TRADES_SCHEMA
+    from btcn.contracts.tables import EQUITY_SCHEMA, EQUITY_UNIFIED_SCHEMA, TRADES_SCHEMA
 
     eq = res.equity
+    schema = EQUITY_UNIFIED_SCHEMA if "mmr" in eq else EQUITY_SCHEMA  # a unified account's run
     arrays = [pa.array(eq["ts_ms"], pa.timestamp("ms", tz="UTC"))]
-    arrays += [pa.array(eq[name], pa.float64()) for name in EQUITY_SCHEMA.names[1:]]
-    pq.write_table(pa.Table.from_arrays(arrays, schema=EQUITY_SCHEMA), folder / EQUITY_PARQUET)
+    arrays += [pa.array(eq[name], pa.float64()) for name in schema.names[1:]]
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), folder / EQUITY_PARQUET)
     rows = _trade_rows(res.trades)
     table = (
         pa.Table.from_pylist(rows, schema=TRADES_SCHEMA) if rows else TRADES_SCHEMA.empty_table()

@@ -46,6 +46,17 @@ EQUITY_SCHEMA = pa.schema(
     metadata={"kind": "equity", "schema_version": str(EQUITY_SCHEMA_VERSION)},
 )
 
+# Version 3: a unified account's run (manual: "Running on a unified account") adds its margin
+# balance, MMR and the interest charged on a negative USDT balance. A classic run is still written
+# as version 2, byte for byte; readers take both (a version 3 file read as version 2 keeps its
+# version 2 columns).
+EQUITY_UNIFIED_SCHEMA_VERSION = 3
+EQUITY_UNIFIED_COLUMNS = ("margin_balance_usdt", "mmr", "interest_usdt")
+EQUITY_UNIFIED_SCHEMA = pa.schema(
+    [*EQUITY_SCHEMA, *((name, pa.float64()) for name in EQUITY_UNIFIED_COLUMNS)],
+    metadata={"kind": "equity", "schema_version": str(EQUITY_UNIFIED_SCHEMA_VERSION)},
+)
+
 TRADES_SCHEMA_VERSION = 2  # 2: fee_btc (version 1 files still read)
 TRADES_SCHEMA = pa.schema(
     [

@@ -56,8 +56,11 @@ def _read_table(
         raise InvalidInputError(f"{path}: expected kind {kind!r}, got {meta.get('kind')!r}")
     found = meta.get("schema_version", str(version))
     old = found == "1" and version == 2
-    if found != str(version) and not old:
-        readable = "1, 2" if version == 2 else str(version)
+    # equity version 3 (a unified account's run) is version 2 plus columns: read as version 2
+    newer = kind == "equity" and version == 2 and found == "3"
+    if found != str(version) and not old and not newer:
+        readable = "1, 2, 3" if kind == "equity" and version == 2 else (
+            "1, 2" if version == 2 else str(version))  # fmt: skip
         raise InvalidInputError(
             f"{path}: {kind} schema_version {meta.get('schema_version')!r} is not supported "
             f"(this btcn reads version {readable})"
