@@ -49,6 +49,9 @@ __all__ = ["ExecuteRequest", "initial_paper_book", "plan_digest", "run", "simula
 
 def initial_paper_book(settings: Settings) -> Book:
     p = settings.paper
+    if settings.account.mode == "unified":  # one balance: the futures USDT joins the spot's
+        return Book(spot_usdt=dec(p.spot_usdt) + dec(p.futures_usdt), spot_btc=dec(p.spot_btc),
+                    futures_usdt=dec(0))  # fmt: skip
     return Book(
         spot_usdt=dec(p.spot_usdt), spot_btc=dec(p.spot_btc), futures_usdt=dec(p.futures_usdt)
     )
