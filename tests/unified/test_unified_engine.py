@@ -197,3 +197,20 @@ def test_a_loan_on_the_snapshot_puts_the_plan_in_safe_mode() -> None:
     assert not ok.safe_mode and ok.orders
     spot = next(o for o in ok.orders if o.leg.value == "BTC_SPOT")
     assert spot.qty_btc * spot.limit_price_usdt <= D(99_000)  # the 1 % reserve stays in USDT
+
+
+def test_interest_on_a_negative_balance_is_the_same_with_and_without_event_skipping() -> None:
+    # a hedged book with no USDT reserve paying heavy funding: the USDT balance goes negative
+    n = 400
+    rng = np.random.default_rng(3)
+    spot = 30_000 * np.exp(np.cumsum(rng.normal(0, 0.001, n)))
+    f_bars = list(range(20, n, 24))
+    m = market(candles(spot), candles(spot), funding_at(f_bars, [-0.01] * len(f_bars)),
+               Signals((), (), "e", "e"), atr_window_ms=12 * BAR, periods=3)  # fmt: skip
+    p = unified_params((0.99, 0.0, 0.99), reserve="0", cooldown_ms=10**12)
+    fast, slow = run(m, p), run(m, p, naive=True)
+    assert (fast.columns["spot_usdt"] < 0).any()
+    assert fast.ledger.interest_usdt > 0
+    assert fast.ledger.interest_usdt == slow.ledger.interest_usdt
+    for name, col in fast.columns.items():
+        assert np.array_equal(col, slow.columns[name], equal_nan=True), name

@@ -244,7 +244,8 @@ class Engine:
         """Process one bar in full (the reference path)."""
         m = self.m
         bar_open_ms = int(m.open_ms[j])
-        if self.unified is not None:  # on the balance held since the last full bar
+        if self.unified is not None and self._balance_event(j):
+            # on the balance held since the previous event (it changes only at events)
             paid = self.unified.interest_due(self.ledger.spot_usdt, bar_open_ms)
             self.ledger.charge_interest(paid)
             self.cols["interest_usdt"][j - self.first] += float(paid)
@@ -348,6 +349,14 @@ class Engine:
                 led.transfer_to_futures(amount)
                 self.transfers += 1
                 self.cols["transfer_usdt"][j - self.first] += float(amount)
+
+    def _balance_event(self, j: int) -> bool:
+        """Whether the USDT balance may change at bar j (fills, funding, a liquidation): the bars
+        both the event-skipping path and the bar-by-bar loop process in full."""
+        if self.pending or self._is_funding_bar(j):
+            return True
+        return bool(self._liq_mask(self.ledger.float_book(), float(self.m.perp_low[j]),
+                                   float(self.m.perp_high[j])))  # fmt: skip
 
     def _liq_mask(self, fb: valuation.FloatBook, low: F64, high: F64) -> F64:
         if self.unified is not None:
