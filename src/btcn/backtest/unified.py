@@ -10,8 +10,9 @@ equal to the Decimal rule by a property test):
   liquidation: the perps are closed and the spot BTC sold at that price, taker fees charged; a
   negative remainder is absorbed (the venue's insurance fund);
 * **interest**: a negative USDT balance pays ``negative_usdt_interest_apr`` for the time it is
-  negative. The balance only changes at the bars the engine processes in full, so interest is
-  accrued exactly at each of them for the time since the previous one;
+  negative, accrued at each balance event (fills, funding, a liquidation: bars both the
+  event-skipping path and the bar-by-bar loop process in full) for the time since the previous
+  one, on the balance held over it;
 * **columns**: ``margin_used_usdt`` is the initial margin, ``margin_ratio`` the IMR, ``mmr`` and
   ``margin_balance_usdt`` the account figures, ``liq_price_usdt``/``liq_distance`` the nearer
   account liquidation price and its distance, ``interest_usdt`` what was charged.
