@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from btcn.core.unified import (
@@ -140,6 +140,14 @@ def _rel(a: float, b: float) -> bool:
 
 
 @given(accounts())
+@example(  # USDT equity exactly 0 at P = 0: a "root" at 0 in Decimal, 8e-8 in floats
+    (
+        UnifiedBook(usdt_balance=D(0), btc_balance=D("0.000716"), long_btc=D("0.01812"),
+                    long_entry_usdt=D(18746), short_btc=D("0.018746"), short_entry_usdt=D(18120)),
+        D(10000),
+        RULES,
+    )
+)  # fmt: skip
 def test_float_form_equals_decimal_rule(case):
     book, price, rules = case
     fr = FloatRules.of(rules)

@@ -47,6 +47,9 @@ import numpy as np
 from btcn.core.money import ONE, ZERO
 
 F = Any  # float or NumPy array
+# A root below this fraction of the price is no liquidation price: it is zero up to rounding
+# (e.g. a book whose USDT equity is exactly 0 at P = 0), and the float form could not tell.
+MIN_ROOT = Decimal("1e-6")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,7 @@ def liquidation_prices(
         if beta == 0:
             continue
         root = -alpha / beta
-        if root <= 0:
+        if root <= price * MIN_ROOT:  # no liquidation at a price of (practically) zero
             continue
         x = a0 + b0 * root
         if (k_lo is not None and x < k_lo) or (k_hi is not None and x > k_hi):
@@ -352,7 +355,7 @@ def liquidation_prices_f(
         with np.errstate(divide="ignore", invalid="ignore"):
             root = np.where(beta != 0, -alpha / np.where(beta != 0, beta, 1.0), np.nan)
         x = a0 + b0 * root
-        ok = (root > 0) & (x >= k_lo) & (x <= k_hi) & (big > 0)
+        ok = (root > price * float(MIN_ROOT)) & (x >= k_lo) & (x <= k_hi) & (big > 0)
         is_up = ok & (root > price)
         is_down = ok & (root <= price)
         up = np.where(is_up & ~(up <= root), root, up)
