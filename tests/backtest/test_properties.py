@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +30,8 @@ D = Decimal
 
 
 @st.composite
-def scenarios(draw, *, with_signals: bool = True):
+def scenarios(draw, *, with_signals: bool = True, rebalance: str | None = None):
+    """A random market and settings; ``rebalance`` is drawn from both modes unless given."""
     n = draw(st.integers(min_value=30, max_value=400))
     seed = draw(st.integers(min_value=0, max_value=10_000))
     vol = draw(st.sampled_from([0.001, 0.004, 0.01]))
@@ -58,8 +60,11 @@ def scenarios(draw, *, with_signals: bool = True):
     )
     m = market(candles(spot_close), candles(perp_close), funding_at(f_bars, f_rates),
                sig or Signals((), (), "e", "e"), atr_window_ms=12 * BAR, periods=3)  # fmt: skip
+    mode = rebalance or draw(st.sampled_from(["book", "per_leg"]))
     p = engine_params(targets, fees=fees, leverage=leverage, cooldown_ms=cooldown,
-                      apply_signal_logic=draw(st.booleans()))  # fmt: skip
+                      apply_signal_logic=draw(st.booleans()), rebalance=mode,
+                      max_delta_drift=draw(st.sampled_from([0.002, 0.05])))  # fmt: skip
+    assert p.planner.rebalance == mode
     return m, p
 
 
@@ -70,10 +75,13 @@ def trades_key(out):
     ]
 
 
+@pytest.mark.parametrize("mode", ["book", "per_leg"])
 @settings(max_examples=60)
-@given(scenarios())
-def test_event_skipping_equals_the_bar_by_bar_loop(case) -> None:
-    m, p = case
+@given(data=st.data())
+def test_event_skipping_equals_the_bar_by_bar_loop(mode, data) -> None:
+    """The fast path equals the naive loop in each rebalance mode (passed explicitly: the
+    PlannerParams default is not the settings default)."""
+    m, p = data.draw(scenarios(rebalance=mode))
     fast = run(m, p)
     slow = run(m, p, naive=True)
     assert trades_key(fast) == trades_key(slow)

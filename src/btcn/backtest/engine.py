@@ -17,8 +17,8 @@ the planner); each is capped, when applied, by what the source wallet then has a
 
 A decision is due when a leg drifted beyond ``thr`` (or, in book mode, the net delta beyond
 ``max_delta_drift``) and the cooldown is over, or -- cooldown or not -- when the treasury wants a
-transfer-only plan (:func:`btcn.core.treasury.transfer_due`, scanned as
-:class:`btcn.core.treasury.TransferLines`).
+transfer-only plan (:class:`btcn.core.treasury.TransferScan`, the float form of
+:func:`btcn.core.treasury.plan_transfers` with no orders).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
-from btcn.core.treasury import Transfer, TransferLines, TreasuryFloats, available_estimate
+from btcn.core.treasury import Transfer, TransferScan, TreasuryFloats, available_estimate
 
 F64 = npt.NDArray[np.float64]
 
@@ -112,8 +112,8 @@ class Engine:
         self.book_mode = params.planner.rebalance == "book"
         self.mdd = params.planner.max_delta_drift
         self.after: list[Transfer] = []  # the decided plan's after_orders transfers
-        self._lines_for: valuation.FloatBook | None = None
-        self._lines_cache: TransferLines | None = None
+        self._scan_for: valuation.FloatBook | None = None
+        self._scan_cache: TransferScan | None = None
         # funding settlements inside [first, stop)
         fb = market.funding_bar
         sel = (fb >= first) & (fb < stop)
@@ -143,7 +143,7 @@ class Engine:
         nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
         if not nav > 0:
             return False
-        if self.tf is not None and self._lines(fb).due(pp):
+        if self.tf is not None and self._scan(fb).due(pp):
             return True
         if cooling:
             return False
@@ -160,14 +160,16 @@ class Engine:
         """The book-level trigger: ``|net delta| * P_ref / NAV > max_delta_drift``."""
         return abs(valuation.net_delta_btc(fb) * p_ref / nav) > self.mdd
 
-    def _lines(self, fb: valuation.FloatBook) -> TransferLines:
-        """The treasury's rules for the current book as lines in the mark (cached per book)."""
-        if self._lines_for is not fb:
+    def _scan(self, fb: valuation.FloatBook) -> TransferScan:
+        """The treasury's no-order rule for the current book in the mark (cached per book)."""
+        if self._scan_for is not fb:
             assert self.tf is not None
-            self._lines_cache = TransferLines.of(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt,
-                                                 fb.short_btc, fb.short_entry_usdt, self.tf)  # fmt: skip
-            self._lines_for = fb
-        return self._lines_cache
+            self._scan_cache = TransferScan.of(fb.futures_usdt, fb.spot_usdt, fb.long_btc,
+                                               fb.long_entry_usdt, fb.short_btc,
+                                               fb.short_entry_usdt, self.tf)  # fmt: skip
+            self._scan_for = fb
+        assert self._scan_cache is not None
+        return self._scan_cache
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, naive: bool = False) -> EngineOutput:
@@ -219,9 +221,9 @@ class Engine:
             ends = self.last_rebalance_ms + self.p.planner.cooldown_ms - m.bar_ms
             trig[: int(np.searchsorted(open_ms, ends, side="left"))] = False
         if self.tf is not None:
-            lines = self._lines(fb)
-            if lines.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
-                trig |= lines.due_array(pp)
+            scan = self._scan(fb)
+            if scan.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
+                trig |= scan.due_array(pp)
         trig &= nav > 0
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)
