@@ -119,6 +119,22 @@ def _q(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding="ROUND_DOWN")
 
 
+def _q_up(x: Decimal) -> Decimal:
+    """To the cent, rounded up: a ``fund_spot`` transfer covers the buy it exists for."""
+    return x.quantize(Decimal("0.01"), rounding="ROUND_UP")
+
+
+def fund_spot_amount(shortfall_usdt: Decimal, room_usdt: Decimal, dust_usdt: Decimal) -> Decimal:
+    """The ``fund_spot`` transfer for a spot-buy shortfall: the shortfall rounded UP to the cent,
+    at least ``dust_usdt`` (a buy short by less than the dust level is funded with the minimum
+    transfer, not left unpaid), never more than ``room_usdt`` floored to the cent (what may leave
+    futures); zero when that is not worth moving (:func:`worth_moving`)."""
+    if shortfall_usdt <= 0:
+        return ZERO
+    amount = min(_q_up(max(shortfall_usdt, dust_usdt)), _q(max(room_usdt, ZERO)))
+    return amount if worth_moving(amount, dust_usdt) else ZERO
+
+
 def worth_moving(amount_usdt: Decimal, dust_usdt: Decimal) -> bool:
     """A planned transfer is made when it is at least one cent and at least ``dust_usdt``."""
     return amount_usdt > 0 and amount_usdt >= dust_usdt
@@ -184,12 +200,10 @@ def plan_transfers(
     shortfall = spot_need_usdt - (before.spot_usdt - topup)
     if shortfall > 0 and topup == 0:
         cash = futures_available(before, mark, mult, p.leverage)
-        fund = _q(min(shortfall, cash, max(lv.equity - lv.aim, ZERO)))
-        if worth_moving(fund, p.dust_usdt):
+        fund = fund_spot_amount(shortfall, min(cash, lv.equity - lv.aim), p.dust_usdt)
+        if fund > 0:
             detail = f"spot buys need {spot_need_usdt:.2f}, spot holds {before.spot_usdt:.2f}"
             out.append(Transfer("futures", "spot", fund, "fund_spot", "before_orders", detail))
-        else:
-            fund = ZERO
     equity = lv.equity - fund
     if lv.initial_margin == 0 and after.long_contracts == 0 and after.short_contracts == 0:
         excess = after.futures_usdt - fund  # flat book: the whole wallet may go back
