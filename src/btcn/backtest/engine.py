@@ -49,7 +49,14 @@ from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
-from btcn.core.treasury import Transfer, TransferScan, TreasuryFloats, available_estimate
+from btcn.core.treasury import (
+    Transfer,
+    TransferScan,
+    TreasuryFloats,
+    after_orders_allowed,
+    applied_amount,
+    available_estimate,
+)
 
 F64 = npt.NDArray[np.float64]
 
@@ -96,6 +103,7 @@ class Engine:
         self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc)
         self.pending: list[Pending] = []
         self.plan_filled = False
+        self.plan_complete = True  # every order of the plan in flight filled in full so far
         self.last_rebalance_ms: int | None = None
         self.blocked: list[BlockedRecord] = []
         self.liquidations: list[LiquidationEvent] = []
@@ -284,6 +292,7 @@ class Engine:
                     continue
                 else:
                     self.cancelled += 1
+                    self.plan_complete = False
                     continue
             else:
                 bar_open = m.spot_open[j] if spot else m.perp_open[j]
@@ -299,6 +308,8 @@ class Engine:
                 held = led.tracker(o.leg).qty_btc
                 if o.action in (Action.CLOSE_LONG, Action.CLOSE_SHORT):
                     qty = min(qty, held)
+            if qty < o.qty_btc:
+                self.plan_complete = False
             if qty <= 0:
                 self.cancelled += 1
                 continue
@@ -310,11 +321,18 @@ class Engine:
         self.cols["fees_usdt"][j - self.first] += float(fee_bar)
         self.pending = still
         if not still:
-            if self.plan_filled:
-                self.plan_filled = False
-                self.rebalances += 1
-            self._apply_transfers(j, self.after)
-            self.after = []
+            self._plan_ended(j)
+
+    def _plan_ended(self, j: int) -> None:
+        """Every order of the plan in flight has ended: its after-orders transfers, as the one
+        after-orders policy (:func:`btcn.core.treasury.after_orders_allowed`) allows."""
+        if self.plan_filled:
+            self.plan_filled = False
+            self.rebalances += 1
+        done = [t for t in self.after if after_orders_allowed(t.from_wallet, self.plan_complete)]
+        self._apply_transfers(j, done)
+        self.after = []
+        self.plan_complete = True
 
     def _rest_fills(self, o: Pending, j: int) -> bool:
         """Whether a resting PostOnly order fills during bar j (the bar trades through it)."""
@@ -327,16 +345,22 @@ class Engine:
         )
 
     def _apply_transfers(self, j: int, transfers: list[Transfer] | tuple[Transfer, ...]) -> None:
-        """Perform transfers in order, each capped by what its source wallet has available now
-        (spot USDT; futures: the wallet less margin and unrealised loss, never unrealised profit)."""
+        """Perform transfers in order, each moving :func:`btcn.core.treasury.applied_amount`: the
+        planned amount capped by what its source wallet has available now (spot USDT; futures: the
+        wallet less margin and unrealised loss, never unrealised profit), to the cent, none under
+        the dust level."""
         led = self.ledger
+        tp = self.p.planner.treasury
+        dust = tp.dust_usdt if tp is not None else ZERO
         for t in transfers:
             if t.from_wallet == "spot":
-                amount = min(t.amount_usdt, led.spot_usdt)
+                available = led.spot_usdt
             else:
                 mark = dec(float(self.m.perp_close[j]))
-                amount = -min(t.amount_usdt,
-                              available_estimate(led.book(), mark, led.mult, self.p.leverage))  # fmt: skip
+                available = available_estimate(led.book(), mark, led.mult, self.p.leverage)
+            amount = applied_amount(t.amount_usdt, available, dust)
+            if t.from_wallet == "futures":
+                amount = -amount
             if amount:
                 led.transfer_to_futures(amount)
                 self.transfers += 1
@@ -373,7 +397,12 @@ class Engine:
             led._changed()
         self.cols["fees_usdt"][j - self.first] += float(fee_bar)
         self.liquidations.append(LiquidationEvent(j, ts_ms, price_f, equity, maint, absorbed))
-        self.pending = [o for o in self.pending if o.leg is Leg.BTC_SPOT]
+        kept = [o for o in self.pending if o.leg is Leg.BTC_SPOT]
+        if len(kept) < len(self.pending):
+            self.plan_complete = False  # the liquidation ended the perp orders
+            self.pending = kept
+            if not kept:
+                self._plan_ended(j)
 
     def _decide(self, j: int) -> None:
         m, p = self.m, self.p

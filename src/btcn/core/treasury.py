@@ -47,6 +47,9 @@ When = Literal["before_orders", "after_orders"]
 Reason = Literal["margin", "liquidation_guard", "fund_spot", "sweep"]
 
 
+DUST_USDT = Decimal("1")  # the minimum transfer: smaller amounts are not worth a request
+
+
 @dataclass(frozen=True, slots=True)
 class TreasuryParams:
     leverage: Decimal = Decimal(3)
@@ -54,7 +57,7 @@ class TreasuryParams:
     transfer_band: Decimal = Decimal("0.25")
     min_liquidation_distance: Decimal = Decimal("0.30")
     k: Decimal = Decimal("0.0045")  # maintenance rate + taker fee (liquidation rule)
-    dust_usdt: Decimal = Decimal("1")  # smaller transfers are not worth a request
+    dust_usdt: Decimal = DUST_USDT
 
 
 @dataclass(frozen=True, slots=True)

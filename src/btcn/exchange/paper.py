@@ -124,11 +124,9 @@ def apply_fill(
     return replace(book, futures_usdt=book.futures_usdt - fill.fee_usdt), realized
 
 
-def apply_transfer(
-    book: Book, from_wallet: str, amount: Decimal, available: Decimal
-) -> tuple[Book, Decimal]:
-    """Move up to ``amount`` USDT out of ``from_wallet`` (never more than ``available`` there)."""
-    amount = min(amount, available)
+def apply_transfer(book: Book, from_wallet: str, amount: Decimal) -> tuple[Book, Decimal]:
+    """Move ``amount`` USDT out of ``from_wallet`` (sized by the caller with
+    :func:`btcn.core.treasury.applied_amount`)."""
     if amount <= 0:
         return book, ZERO
     sign = 1 if from_wallet == "spot" else -1
