@@ -57,6 +57,7 @@ from btcn.core.treasury import (
     applied_amount,
     available_estimate,
 )
+from btcn.core.trigger import Fired, fired, in_cooldown
 
 F64 = npt.NDArray[np.float64]
 
@@ -119,6 +120,7 @@ class Engine:
         self.tf = TreasuryFloats.of(tp) if tp is not None else None
         self.book_mode = params.planner.rebalance == "book"
         self.mdd = params.planner.max_delta_drift
+        self.cooldown_ms = params.planner.cooldown_ms
         self.after: list[Transfer] = []  # the decided plan's after_orders transfers
         self._scan_for: valuation.FloatBook | None = None
         self._scan_cache: TransferScan | None = None
@@ -137,36 +139,27 @@ class Engine:
         """Note that bars [lo, hi) close with the current ledger; columns are built at the end."""
         self.equity.record(lo, hi, self.ledger.float_book())
 
+    def _fired(self, fb: valuation.FloatBook, sl: slice | int) -> Fired:
+        m = self.m
+        ps = m.spot_close[sl]
+        return fired(fb, ps, m.perp_close[sl], ps, m.thr[sl], self.t, book_mode=self.book_mode,
+                     max_delta_drift=self.mdd)  # fmt: skip
+
     def _may_trade(self, j: int) -> bool:
-        """The trigger of :meth:`_stretch` for one bar: some leg beyond thr, NAV > 0, cooldown over.
+        """The trigger of :meth:`_stretch` for one bar (:mod:`btcn.core.trigger`): some leg beyond
+        thr or the net delta beyond its limit, NAV > 0, cooldown over -- or a transfer due.
 
         When it is false the planner could only answer no_action/cooldown, so it is not called.
         """
         m, fb = self.m, self.ledger.float_book()
-        cooling = (
-            self.last_rebalance_ms is not None
-            and int(m.open_ms[j]) + m.bar_ms < self.last_rebalance_ms + self.p.planner.cooldown_ms
-        )
-        ps, pp = float(m.spot_close[j]), float(m.perp_close[j])
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        if not nav > 0:
+        f = self._fired(fb, j)
+        if not f.nav > 0:
             return False
-        if self.tf is not None and self._scan(fb).due(pp):
+        if self.tf is not None and self._scan(fb).due(float(m.perp_close[j])):
             return True
-        if cooling:
+        if in_cooldown(int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms):
             return False
-        thr = float(m.thr[j])
-        t = self.t
-        return bool(
-            valuation.beyond(ws, t[0], thr)
-            or valuation.beyond(wl, t[1], thr)
-            or valuation.beyond(wsh, t[2], thr)
-            or (self.book_mode and self._delta_beyond(fb, ps, nav))
-        )
-
-    def _delta_beyond(self, fb: valuation.FloatBook, p_ref: F64 | float, nav: F64 | float) -> F64:
-        """The book-level trigger: ``|net delta| * P_ref / NAV > max_delta_drift``."""
-        return abs(valuation.net_delta_btc(fb) * p_ref / nav) > self.mdd
+        return bool(f.drift or f.delta)
 
     def _scan(self, fb: valuation.FloatBook) -> TransferScan:
         """The treasury's no-order rule for the current book in the mark (cached per book)."""
@@ -214,25 +207,16 @@ class Engine:
         end = min(end, self.stop, j + self._window)
         fb = self.ledger.float_book()
         sl = slice(j, end)
-        ps, pp = m.spot_close[sl], m.perp_close[sl]
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        thr = m.thr[sl]
-        trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wsh, self.t[2], thr)
-        if fb.long_btc != 0 or self.t[1] != 0:  # else w_long is 0 against a 0 target: never fires
-            trig |= valuation.beyond(wl, self.t[1], thr)
-        if self.book_mode and valuation.net_delta_btc(fb) != 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                trig |= self._delta_beyond(fb, ps, nav)
+        pp = m.perp_close[sl]
+        f = self._fired(fb, sl)
+        trig = f.drift | f.delta
         if self.last_rebalance_ms is not None:
-            # bars close in order: the cooldown covers a prefix of the stretch
-            open_ms = m.open_ms[sl]
-            ends = self.last_rebalance_ms + self.p.planner.cooldown_ms - m.bar_ms
-            trig[: int(np.searchsorted(open_ms, ends, side="left"))] = False
+            trig &= ~in_cooldown(m.open_ms[sl] + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms)
         if self.tf is not None:
             scan = self._scan(fb)
             if scan.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
                 trig |= scan.due_array(pp)
-        trig &= nav > 0
+        trig &= f.nav > 0
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)
         if hits.size:
