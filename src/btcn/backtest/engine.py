@@ -44,7 +44,7 @@ from btcn.contracts.enums import Action, Leg
 from btcn.core import valuation
 from btcn.core.book import Quotes
 from btcn.core.legs import SIDE_OF
-from btcn.core.liquidation import linear_terms
+from btcn.core.liquidation import breached, linear_terms, requirement, worst_price
 from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import decide
 from btcn.core.signals import signal_in_force
@@ -67,27 +67,9 @@ MAX_WINDOW = 65_536
 
 
 def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> F64:
-    """Whether the perp book breaches Gate's liquidation requirement at the bar's worst price
-    (cross margin on the futures wallet; ``k`` = maintenance rate + taker fee). Works on arrays
-    and on scalars alike.
-
-    Futures equity minus the requirement is linear in the price, ``a + b * p``
-    (:func:`btcn.core.liquidation.linear_terms`, the formula the plan's estimate uses), so the
-    worst price of a bar is its low or its high.
-    """
-    exposure = fb.long_btc + fb.short_btc
-    a, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
-                        fb.short_entry_usdt, k)  # fmt: skip
-    if isinstance(b, float):
-        # one book over many bars: the worst price is the low when b > 0 and the high when b < 0
-        # (float rounding is monotonic, so the other test is implied and can be skipped)
-        if not exposure > 0:
-            return np.zeros(low.shape, dtype=bool) if isinstance(low, np.ndarray) else False
-        if b > 0:
-            return a + b * low < 0
-        if b < 0:
-            return a + b * high < 0
-    return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
+    """:func:`btcn.core.liquidation.breached` for the ledger's float book."""
+    return breached(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                    fb.short_entry_usdt, k, low, high)  # fmt: skip
 
 
 class Engine:
@@ -358,12 +340,12 @@ class Engine:
         lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
         if not liquidation_mask(fb, lo, hi, self.mmr):
             return
-        # the extreme of the bar where equity minus maintenance margin is lowest (see
-        # liquidation_mask: it is linear in the price, falling with it when b > 0)
-        b = fb.long_btc - fb.short_btc - self.mmr * (fb.long_btc + fb.short_btc)
-        price_f = lo if b > 0 else hi
+        # the extreme of the bar where equity minus the requirement is lowest
+        _, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                            fb.short_entry_usdt, self.mmr)  # fmt: skip
+        price_f = worst_price(b, lo, hi)
         equity = fb.futures_usdt + valuation.unrealized_pnl(fb, price_f)
-        maint = self.mmr * (fb.long_btc + fb.short_btc) * price_f
+        maint = requirement(fb.long_btc, fb.short_btc, self.mmr, price_f)
         price = dec(price_f)
         rate = self.p.fees.perp_taker
         fee_bar = ZERO

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from btcn.core.book import Book
-from btcn.core.liquidation import wallet_for_distance
+from btcn.core.liquidation import adverse_factor, linear_terms, wallet_for_distance
 from btcn.core.money import ONE, ZERO
 
 F = Any  # float or NumPy array
@@ -305,12 +305,11 @@ class TransferScan:
             return cls(False, _cent_floor(wallet) >= dust, wallet, spot_usdt, (wallet, 0.0),
                        0.0, 0.0, 0.0, 0.0, 0.0, tf.transfer_band, dust)  # fmt: skip
         u1 = long_btc - short_btc
-        a = wallet + short_entry * short_btc - long_entry * long_btc  # E = a + u1 p
+        # E = a + u1 p; the liquidation function is a + b p
+        a, b = linear_terms(wallet, long_btc, long_entry, short_btc, short_entry, tf.k)
         mu = x / tf.leverage
         tau = mu * (1.0 + tf.margin_buffer)
-        b = u1 - tf.k * x  # liquidation slope (btcn.core.liquidation.linear_terms)
-        d = tf.min_liquidation_distance
-        omega = 1.0 + d if b < 0 else max(1.0 - d, 0.0)  # worst mark / p
+        omega = adverse_factor(b, tf.min_liquidation_distance)  # worst mark / p
         g = u1 - b * omega  # E_liq / p
         low = max(tau * (1.0 - tf.transfer_band), g, mu)
         aim = max(tau, g)
