@@ -137,11 +137,11 @@ class Engine:
         f = self._fired(fb, j)
         if not f.nav > 0:
             return False
-        if self.tf is not None and self._scan(fb).due(float(m.perp_close[j])):
+        if (f.drift or f.delta) and not in_cooldown(
+            int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms
+        ):
             return True
-        if in_cooldown(int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms):
-            return False
-        return bool(f.drift or f.delta)
+        return self.tf is not None and self._scan(fb).due(float(m.perp_close[j]))
 
     def _scan(self, fb: valuation.FloatBook) -> TransferScan:
         """The treasury's no-order rule for the current book in the mark (cached per book)."""

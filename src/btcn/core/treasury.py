@@ -334,7 +334,8 @@ class TransferScan:
         return topup | sweep
 
     def due(self, p: float) -> bool:
-        return bool(self.due_array(p))
+        """One mark (:meth:`maybe` first: cheap, and false on most bars)."""
+        return self.maybe(p, p) and bool(self.due_array(p))
 
     def maybe(self, lo: float, hi: float) -> bool:
         """Whether :meth:`due_array` can hold for some mark in ``[lo, hi]`` (conservative: each
