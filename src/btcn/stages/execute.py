@@ -164,9 +164,9 @@ def simulate_plan(
                     if g is not f:
                         detail = "spot fill cut to the available balance (spot is never leveraged)"
                 if g is not None:
-                    book, _ = apply_fill(
-                        book, order.leg, order.action, g, plan.perp_spec.multiplier_btc, now_ms
-                    )
+                    book, _ = apply_fill(book, order.leg, order.action, g,
+                                         plan.perp_spec.multiplier_btc,
+                                         fees.rate(order.leg, g.maker))  # fmt: skip
                     kept.append(g)
             fills = kept
         filled = sum((f.qty_venue for f in fills), ZERO)
