@@ -219,3 +219,26 @@ def test_round_trip_at_one_price_loses_exactly_the_fees(
     nav1 = led.spot_usdt + led.futures_usdt + led.spot.qty_btc * price + led.perp_unrealized(price)
     assert nav1 == nav0 - led.fees_usdt
     assert led.fees_usdt == (qty + held) * price * rate
+
+
+@settings(max_examples=60)
+@given(scenarios())
+def test_each_row_shows_the_wallets_after_the_transfers_it_records(case) -> None:
+    """Row convention: ``futures_usdt`` of a row minus the row before it is the row's
+    ``transfer_usdt`` plus the bar's perp cash flows (realised PnL less fees, funding, a negative
+    balance the insurance fund absorbed) -- so a transfer shows in the wallets of the very row
+    that records it, and so do the margin ratio and the liquidation distance built from them."""
+    m, p = case
+    out = run(m, p)
+    c = out.columns
+    flows = np.zeros(len(c["nav_usdt"]))
+    for t in out.ledger.trades:
+        if t.leg != "BTC_SPOT":
+            flows[t.bar - out.first] += float(t.realized_pnl_usdt - t.fee_usdt)
+    for e in out.liquidations:
+        flows[e.bar - out.first] += float(e.absorbed_usdt)
+    flows += c["funding_usdt"]
+    prev = np.concatenate([[0.0], c["futures_usdt"][:-1]])
+    change = c["futures_usdt"] - prev
+    scale = 1e-9 * (1 + np.abs(c["nav_usdt"]))
+    assert np.all(np.abs(change - c["transfer_usdt"] - flows) <= scale)

@@ -332,6 +332,15 @@ class Engine:
                 self.transfers += 1
                 self.cols["transfer_usdt"][j - self.first] += float(amount)
 
+    def _transfers_at_close(self, j: int, transfers: list[Transfer]) -> None:
+        """A decision's transfers at bar j's close: the bar's row (already recorded) shows the
+        wallets after them, so ``transfer_usdt``, the wallets, the margin ratio and the
+        liquidation distance of one row agree."""
+        done = self.transfers
+        self._apply_transfers(j, transfers)
+        if self.transfers != done:
+            self.equity.rerecord(j, self.ledger.float_book())
+
     def _liquidation(self, j: int, ts_ms: int) -> None:
         m, led = self.m, self.ledger
         fb = led.float_book()
@@ -395,9 +404,9 @@ class Engine:
             if d.orders:
                 self.cancelled += len(d.orders)  # nothing to fill on: a data gap follows
                 return
-            self._apply_transfers(j, before + after)  # a transfer-only plan
+            self._transfers_at_close(j, before + after)  # a transfer-only plan
             return
-        self._apply_transfers(j, before)  # before any fill of this plan's orders
+        self._transfers_at_close(j, before)  # before any fill of this plan's orders
         self.after = after
         self.last_rebalance_ms = as_of
         self.pending = [

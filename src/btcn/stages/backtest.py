@@ -112,7 +112,13 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
         },
         "settings": {
             k: getattr(s, k).model_dump(mode="json")
-            for k in ("strategy", "fees", "guardrails", "backtest")
+            for k in (
+                "strategy",
+                "fees",
+                "guardrails",
+                "backtest",
+                "risk",
+            )  # all that sets the result
         },
         "targets": list(targets_tuple(s)),
         "initial_nav_usdt": float(s.backtest.initial_nav_usdt),
