@@ -115,3 +115,16 @@ def test_fund_spot_rounds_up_to_the_cent_and_moves_at_least_the_minimum() -> Non
     assert fund_spot_amount(D("0.02"), D("0.999"), D(1)) == D(0)  # no room for the minimum
     assert fund_spot_amount(D("7.001"), D("7.009"), D(1)) == D("7.00")  # capped by the room
     assert fund_spot_amount(D(0), D(100), D(1)) == D(0)
+
+
+def test_the_hedge_breaks_a_tie_to_the_even_contract() -> None:
+    """Documented in the manual: the nearest contract, ties to the even count (ROUND_HALF_EVEN)."""
+    from btcn.core.book_sizing import hedge
+
+    q = Quotes(D(50_000), D(50_000), D(50_000))
+    params = _params((0.5, 0.0, 0.5), D(0))
+    for spot_btc, want in ((D("0.00025"), D(2)), (D("0.00035"), D(4)), (D("0.000251"), D(3))):
+        book = Book(D(0), spot_btc, D(0))
+        intents, _ = hedge(book, None, D(100), q, SPOT, PerpSpec(), params)
+        (short,) = intents
+        assert short.qty_venue == want, (spot_btc, short.qty_venue)
