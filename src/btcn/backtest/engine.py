@@ -122,9 +122,14 @@ class Engine:
         self.equity.record(lo, hi, self.ledger.float_book())
 
     def _fired(self, fb: valuation.FloatBook, sl: slice | int) -> Fired:
+        """:func:`btcn.core.trigger.fired` on a stretch of bars or on one bar (as Python floats:
+        the same IEEE arithmetic, faster than NumPy scalars)."""
         m = self.m
-        ps = m.spot_close[sl]
-        return fired(fb, ps, m.perp_close[sl], ps, m.thr[sl], self.t, book_mode=self.book_mode,
+        if isinstance(sl, int):
+            ps, pp, thr = float(m.spot_close[sl]), float(m.perp_close[sl]), float(m.thr[sl])
+        else:
+            ps, pp, thr = m.spot_close[sl], m.perp_close[sl], m.thr[sl]
+        return fired(fb, ps, pp, ps, thr, self.t, book_mode=self.book_mode,
                      max_delta_drift=self.mdd)  # fmt: skip
 
     def _may_trade(self, j: int) -> bool:
@@ -192,7 +197,8 @@ class Engine:
         pp = m.perp_close[sl]
         f = self._fired(fb, sl)
         trig = f.drift | f.delta
-        if self.last_rebalance_ms is not None:
+        if in_cooldown(int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms):
+            # bars close in order: only a stretch that starts in the cooldown has bars in it
             trig &= ~in_cooldown(m.open_ms[sl] + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms)
         if self.tf is not None:
             scan = self._scan(fb)

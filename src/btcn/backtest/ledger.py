@@ -97,12 +97,14 @@ class Ledger:
         except ValueError as e:  # a perp fill beyond its side: a bug, never a user error
             raise LedgerError(str(e)) from e
         fee, fee_btc = done.fee_usdt, done.fee_btc
-        # the position ids, entry times and the spot leg's realised PnL (reports)
-        effect = self.tracker(leg).apply(
-            spot_btc_received(qty_btc, fee_rate) if buy and leg is Leg.BTC_SPOT else
-            qty_btc if buy else -qty_btc, price, ts_ms)  # fmt: skip
-        if effect.flipped:
-            raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
+        # the perp side as fill_book computed it; the spot leg's entry and realised PnL (reports)
+        if done.leg is not None:
+            effect = self.tracker(leg).record(done.leg, ts_ms)
+        else:
+            held = spot_btc_received(qty_btc, fee_rate) if buy else -qty_btc
+            effect = self.spot.apply(held, price, ts_ms)
+            if effect.flipped:
+                raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
         self.spot_usdt, self.futures_usdt = done.book.spot_usdt, done.book.futures_usdt
         if self.spot_usdt < 0:
             raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")

@@ -135,6 +135,7 @@ def cooldown_state(now_ms: int, last_rebalance_ms: int | None, cooldown_ms: int)
 
 @dataclass(frozen=True, slots=True)
 class BookValuation:
+    fb: valuation.FloatBook  # the book as the float trigger sees it
     nav_f: float  # the float NAV the trigger uses
     nav_usdt: Decimal  # the exact NAV sizing uses
     legs: tuple[LegState, ...]
@@ -167,7 +168,7 @@ def value_book(
     net = qty[0] + qty[1] - qty[2]
     frac = float(net) * float(quotes.p_ref) / nav_f if nav_f > 0 else math.nan
     return BookValuation(
-        nav_f, valuation.nav_decimal(book, quotes, multiplier_btc), legs, net, frac
+        fb, nav_f, valuation.nav_decimal(book, quotes, multiplier_btc), legs, net, frac
     )
 
 
@@ -214,7 +215,7 @@ def decide(
                        guardrails=tuple(checks), **base)  # fmt: skip
 
     book_mode = params.rebalance == "book"
-    f = fired(valuation.FloatBook.of(book, mult), float(quotes.spot), float(quotes.perp_mark),
+    f = fired(val.fb, float(quotes.spot), float(quotes.perp_mark),
               float(quotes.p_ref), thr, params.targets, book_mode=book_mode,
               max_delta_drift=params.max_delta_drift)  # fmt: skip
     drift, delta_fired = bool(f.drift), bool(f.delta)

@@ -125,7 +125,12 @@ class PositionTracker:
 
     def apply(self, signed_qty_btc: Decimal, price: Decimal, ts_ms: int) -> FillEffect:
         """The fill's arithmetic is :func:`leg_fill`; the tracker adds ids and times."""
-        f = leg_fill(self.qty_btc, self.entry_price, self.direction, signed_qty_btc, price)
+        return self.record(
+            leg_fill(self.qty_btc, self.entry_price, self.direction, signed_qty_btc, price), ts_ms
+        )
+
+    def record(self, f: LegFill, ts_ms: int) -> FillEffect:
+        """Take the leg's state from a computed :class:`LegFill`, with ids and times."""
         if f.closed_qty_btc == 0:  # an add (or an open from flat)
             if self.direction == 0:
                 self.position_id += 1

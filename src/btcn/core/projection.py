@@ -13,7 +13,7 @@ from typing import Protocol
 
 from btcn.contracts.enums import Action, Leg
 from btcn.core.book import Book
-from btcn.core.legs import SIDE_OF
+from btcn.core.legs import BUYS
 from btcn.core.money import ZERO
 from btcn.core.positions import LegFill, leg_fill
 
@@ -98,8 +98,8 @@ def project(
     ordered = sorted(orders, key=lambda o: o.action not in (Action.CLOSE_LONG, Action.CLOSE_SHORT))
     for o in ordered:
         spot = o.leg is Leg.BTC_SPOT
-        book = fill_book(book, o.leg, SIDE_OF[o.action].value == "BUY", o.qty_btc,
-                         o.limit_price_usdt, spot_fee if spot else perp_fee, mult).book  # fmt: skip
+        book = fill_book(book, o.leg, o.action in BUYS, o.qty_btc, o.limit_price_usdt,
+                         spot_fee if spot else perp_fee, mult).book  # fmt: skip
     return book
 
 

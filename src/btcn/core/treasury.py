@@ -261,7 +261,7 @@ def _cent_floor(x: F) -> F:
     return np.floor(x * 100.0 + 1e-6) / 100.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per book the backtester holds, and cheaply
 class TransferScan:
     """Whether ``plan_transfers(book, book, p, ...)`` -- a plan with no orders -- moves anything,
     in floats, for one fixed book as a function of the mark ``p > 0``.
@@ -343,25 +343,26 @@ class TransferScan:
         the cent only makes a test stricter)."""
         if not self.active:
             return self.flat_sweep
-
-        def some(al: float, be: float, strict: bool = False) -> bool:
-            top = max(al + be * lo, al + be * hi)
-            return top > 0 if strict else top >= 0
-
         a, u1 = self.equity
         if (
-            some(-a, self.low - u1, strict=True)
-            and some(-a - self.dust, self.aim - u1)
-            and (self.spot_usdt >= self.dust)
+            _somewhere(-a, self.low - u1, lo, hi, strict=True)
+            and _somewhere(-a - self.dust, self.aim - u1, lo, hi)
+            and self.spot_usdt >= self.dust
         ):
             return True
         band = self.band * self.tau
         return (
-            some(a, u1 - self.high, strict=True)
-            and some(a, u1 - self.aim - band)
-            and some(a - self.dust, u1 - self.aim)
-            and some(a, u1 - self.mu - band)
-            and some(a - self.dust, u1 - self.mu)
-            and some(self.wallet, -self.mu - band)
-            and some(self.wallet - self.dust, -self.mu)
+            _somewhere(a, u1 - self.high, lo, hi, strict=True)
+            and _somewhere(a, u1 - self.aim - band, lo, hi)
+            and _somewhere(a - self.dust, u1 - self.aim, lo, hi)
+            and _somewhere(a, u1 - self.mu - band, lo, hi)
+            and _somewhere(a - self.dust, u1 - self.mu, lo, hi)
+            and _somewhere(self.wallet, -self.mu - band, lo, hi)
+            and _somewhere(self.wallet - self.dust, -self.mu, lo, hi)
         )
+
+
+def _somewhere(alpha: float, beta: float, lo: float, hi: float, strict: bool = False) -> bool:
+    """Whether the line ``alpha + beta * p`` is >= 0 (> 0 when strict) somewhere in [lo, hi]."""
+    top = max(alpha + beta * lo, alpha + beta * hi)
+    return top > 0 if strict else top >= 0

@@ -14,8 +14,7 @@ same arithmetic and agree bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,8 +30,7 @@ def in_cooldown(now_ms: F, last_rebalance_ms: int | None, cooldown_ms: int) -> F
     return now_ms < last_rebalance_ms + cooldown_ms
 
 
-@dataclass(frozen=True, slots=True)
-class Fired:
+class Fired(NamedTuple):  # a tuple: built on every bar the backtester looks at
     nav: F  # the float NAV the weights were computed from
     drift: F  # some leg beyond thr
     delta: F  # book mode: the net delta beyond max_delta_drift
