@@ -155,3 +155,26 @@ def test_scan_agrees_with_the_planner_when_it_sends_no_order(mode, case, cooling
         return  # transfers for orders, or none at all: not the scan's question
     got = scan(book, mark, tp)
     assert bool(d.transfers) == got or near_a_level(book, mark, tp), (d.transfers, got)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.integers(min_value=-3000, max_value=3000))
+def test_one_liquidation_rule_for_plan_and_backtest(case, move_bp) -> None:
+    """The backtester's breach test (floats, one bar or many) and the plan's liquidation price
+    (Decimal) come from the same linear terms: a bar whose low and high are the mark moved by
+    ``move_bp`` breaches exactly when that price is past the plan's liquidation price."""
+    from btcn.core.liquidation import breached, cross_estimate
+
+    book, mark, tp = case
+    fb = FloatBook.of(book, MULT)
+    k = float(tp.k)
+    price = float(mark) * (1 + move_bp / 10_000)
+    args = (fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc, fb.short_entry_usdt, k)
+    one = bool(breached(*args, price, price))
+    many = breached(*args, np.array([price, price]), np.array([price, price]))
+    assert bool(many[0]) == one == bool(many[1])
+    liq, _, rally = cross_estimate(book, mark, MULT, tp.k)
+    if liq is None or abs(float(liq) - price) <= 1e-9 * price:
+        return  # flat, not liquidatable by price, or on the liquidation price itself
+    past = price > float(liq) if rally else price < float(liq)
+    assert one == past
