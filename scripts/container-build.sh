@@ -70,8 +70,10 @@ if [ "$engine" = podman ]; then
   else
     stand_in
   fi
-  # --format docker: podman's default OCI format drops HEALTHCHECK.
-  pull=(--pull=never --format docker)
+  # --format docker: podman's default OCI format drops HEALTHCHECK. --no-cache: podman 4.3
+  # (buildah 1.28) cannot bind-mount from a build stage it took from its cache ("couldn't find
+  # .../merged/wheels on host"), so the project's layers are always built afresh.
+  pull=(--pull=never --format docker --no-cache)
 fi
 
 "$engine" build "${pull[@]}" -f "${DOCKERFILE:-Dockerfile}" -t "$tag" \
