@@ -1,10 +1,10 @@
 # btcn container image: the CLI only, state and reports on a volume, no secrets inside.
-# Build:  sh scripts/container-build.sh        (sets the labels below; or: docker build -t btcn .)
+# Build:  bash scripts/container-build.sh      (sets the labels below; or: docker build -t btcn .)
 # Run:    docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/data:/data" \
 #           -e GATE_API_KEY -e GATE_API_SECRET btcn plan ...
 #         (--user: the container writes as you, into a host folder you own; with a named volume,
 #         -v btcn-data:/data, leave --user out: /data belongs to the image's user 10001)
-# Smoke test: sh scripts/container-smoke.sh btcn   (what CI runs)
+# Smoke test: bash scripts/container-smoke.sh btcn   (what .ci/run and the GitHub job run)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
