@@ -22,7 +22,13 @@ from btcn.data.timeparse import parse_timestamp_ms
 from btcn.errors import InvalidInputError, UsageError
 from btcn.runtime import watchdog
 from btcn.runtime.settings import Settings
-from btcn.stages.common import fee_rates, margin_rules, planner_params, targets_tuple
+from btcn.stages.common import (
+    UNIFIED_RISK_KEYS,
+    fee_rates,
+    margin_rules,
+    planner_params,
+    targets_tuple,
+)
 
 DAY_MS = 86_400_000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -74,12 +80,10 @@ def run_settings(s: Settings) -> dict[str, Any]:
     """The settings a run folder records. A classic run records what it did before the unified
     account existed (byte for byte); a unified one adds ``account`` and its interest rate."""
     classic = s.account.mode == "classic"
+    left_out = {"backtest": {"negative_usdt_interest_apr"}, "risk": set(UNIFIED_RISK_KEYS)}
     out = {
-        k: getattr(s, k).model_dump(
-            mode="json",
-            exclude={"negative_usdt_interest_apr"} if classic and k == "backtest" else None,
-        )
-        for k in ("strategy", "fees", "guardrails", "backtest")
+        k: getattr(s, k).model_dump(mode="json", exclude=left_out.get(k) if classic else None)
+        for k in ("strategy", "fees", "guardrails", "backtest", "risk")
     }
     if not classic:
         out["account"] = s.account.model_dump(mode="json")
@@ -131,6 +135,7 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
             "start": req.start,
             "end": req.end,
         },
+        # every section that changes the result
         "settings": run_settings(s),
         "targets": list(targets_tuple(s)),
         "initial_nav_usdt": float(s.backtest.initial_nav_usdt),
