@@ -24,7 +24,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from btcn.runtime.settings import Settings
 from btcn.stages import backtest
 from btcn.sweep import store
 from btcn.sweep.backends import Backend, cores, make_backend
+from btcn.sweep.result import SweepResult
 from btcn.sweep.runner import Outcome, Task
 from btcn.sweep.space import (
     GridSpec,
@@ -79,25 +80,6 @@ class SweepRequest:
     heatmap: tuple[str, str] | None = None
     overwrite: bool = False
     top: int = 20
-
-
-@dataclass
-class SweepResult:
-    rows: list[dict[str, Any]]
-    points: int
-    executed: int
-    reused: int
-    failed: int
-    metric: str
-    maximize: bool
-    keys: list[str]
-    backend: str
-    workers: int
-    best: dict[str, Any] | None
-    walk_forward: dict[str, Any] | None
-    warnings: list[str] = field(default_factory=list)
-    wf_table: list[dict[str, Any]] = field(default_factory=list)
-    oos_curve: Any = None  # btcn.sweep.walkforward.Chained
 
 
 # --- what a worker evaluates ------------------------------------------------------------------
