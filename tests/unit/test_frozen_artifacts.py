@@ -44,11 +44,14 @@ max_data_age = "900s"
 post_only_window = "5000ms"
 """
 
-CASES = ("examples", "per_leg")
+CASES = ("defaults", "examples", "per_leg")
 
 
 def build_plan(case: str, tmp: Path) -> Plan:
-    if case == "examples":
+    config: Path | None
+    if case == "defaults":
+        config = None  # the built-in defaults (the tests run in an empty folder: no btcn.toml)
+    elif case == "examples":
         config = EXAMPLES / "btcn.toml"
     else:
         config = tmp / "btcn.toml"
@@ -104,9 +107,11 @@ def test_a_version_1_plan_in_flight_keeps_its_digest_and_ids() -> None:
 
 
 def test_the_frozen_cases_differ() -> None:
-    """The cases pin different decisions (a mix-up of the files would not go unnoticed)."""
+    """The per-leg and v1 cases pin decisions of their own (a mix-up of the files would not go
+    unnoticed); examples/btcn.toml lists every default, so its plan is the defaults' plan."""
     frozen = json.loads((FROZEN / "identities.json").read_text())
-    assert len({frozen[c]["plan_digest"] for c in (*CASES, "v1")}) == 3
+    assert frozen["defaults"] == frozen["examples"]
+    assert len({frozen[c]["plan_digest"] for c in ("examples", "per_leg", "v1")}) == 3
 
 
 def _write(tmp: Path) -> None:  # pragma: no cover - run once, by hand, to freeze
