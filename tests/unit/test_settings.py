@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from btcn.core import durations
+from btcn.core.durations import Duration, format_duration_ms, parse_duration_ms
 from btcn.errors import ConfigError, ExitCode
-from btcn.runtime.durations import format_duration_ms, parse_duration_ms
 from btcn.runtime.settings import load_settings
 
 
@@ -117,6 +118,36 @@ def test_durations(text: str, ms: int) -> None:
 def test_bad_durations(bad: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration_ms(bad)
+
+
+def test_a_duration_setting_is_parsed_once_and_written_back_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = load_settings(write(tmp_path, '[strategy]\ncooldown = "3600s"\natr_window = "1d"\n'))
+    assert isinstance(s.strategy.cooldown, Duration) and s.strategy.cooldown.ms == 3_600_000
+    dumped = s.strategy.model_dump(mode="json")
+    assert dumped["cooldown"] == "3600s" and dumped["atr_window"] == "1d"  # part of the digest
+
+    calls: list[str] = []
+    monkeypatch.setattr(durations, "parse_duration_ms", lambda t: calls.append(t) or 0)
+    assert (s.strategy.cooldown_ms, s.strategy.atr_window_ms, s.gate.timeout_s) == (
+        3_600_000, 86_400_000, 10.0)  # fmt: skip
+    assert calls == []  # read from the Duration, never parsed again
+
+
+def test_duration_setting_refuses_what_the_parser_refuses(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"strategy.cooldown'.*expected a duration"):
+        load_settings(write(tmp_path, "[strategy]\ncooldown = 60\n"))
+    with pytest.raises(ConfigError, match=r"gate.timeout'.*longer than zero"):
+        load_settings(write(tmp_path, '[gate]\ntimeout = "0s"\n'))
+
+
+def test_candle_intervals_use_the_one_duration_parser() -> None:
+    from btcn.stages.fetch import BINANCE_INTERVALS, GATE_INTERVALS, interval_ms
+
+    for text in (*BINANCE_INTERVALS, *GATE_INTERVALS):
+        assert interval_ms(text) == Duration(text).ms
+    assert interval_ms("10s") == 10_000 and interval_ms("1d") == 86_400_000
 
 
 def test_duration_format_round_trips() -> None:

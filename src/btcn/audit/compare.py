@@ -139,7 +139,7 @@ def propose(c: KpiCheck, current: dict[str, Any], evidence: dict[str, Any]) -> P
     if c.name in ("sharpe_30d", "sharpe", "sortino"):
         cd_ms = int(_num(current.get("strategy.cooldown_ms"), 3_600_000))
         new_ms = cd_ms * 2
-        from btcn.runtime.durations import format_duration_ms
+        from btcn.core.durations import format_duration_ms
 
         cur_s, new_s = format_duration_ms(cd_ms), format_duration_ms(new_ms)
         return Proposal(c.name, severity, "strategy.cooldown", cur_s, new_s,

@@ -211,10 +211,10 @@ def push(
     import json
 
     from btcn.cli.console import write_stdout
+    from btcn.core.durations import parse_duration_ms
     from btcn.errors import InvalidInputError, UsageError
     from btcn.monitoring.influx import InfluxTarget, InfluxWriter, to_line
     from btcn.monitoring.retry import RetryPolicy
-    from btcn.runtime.durations import parse_duration_ms
     from btcn.runtime.secrets import get_secret
     from btcn.runtime.watchdog import from_settings
     from btcn.stages import monitor as stage

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -28,26 +30,26 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from btcn.core.durations import Duration
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
-from btcn.runtime.durations import parse_duration_ms, parse_positive_duration_ms
 
 CONFIG_ENV = "BTCN_CONFIG"
 DEFAULT_CONFIG_FILE = "btcn.toml"
 
 
-def _check_duration(value: str) -> str:
-    parse_duration_ms(value)
-    return value
+def _duration(value: Any) -> Duration:
+    return value if isinstance(value, Duration) else Duration(value)
 
 
-def _check_positive_duration(value: str) -> str:
-    parse_positive_duration_ms(value)
-    return value
+def _positive_duration(value: Any) -> Duration:
+    return Duration.positive(value)
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]
-PositiveDuration = Annotated[str, AfterValidator(_check_positive_duration)]
+# A duration key holds a Duration (parsed once into ``.ms``) and is written back as its text.
+_AS_TEXT = (PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"}))
+DurationKey = Annotated[Duration, PlainValidator(_duration), *_AS_TEXT]
+PositiveDurationKey = Annotated[Duration, PlainValidator(_positive_duration), *_AS_TEXT]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -63,11 +65,11 @@ class StrategySettings(Section):
     )
     threshold_floor: Fraction = 0.005
     atr_multiplier: Annotated[float, Field(ge=0)] = 0.2
-    atr_window: PositiveDuration = "24h"
+    atr_window: PositiveDurationKey = "24h"
     atr_periods: Annotated[int, Field(ge=1, le=1000)] = 14
-    cooldown: Duration = "60m"
+    cooldown: DurationKey = "60m"
     apply_signal_logic: bool = True
-    signal_max_age: Duration = "24h"
+    signal_max_age: DurationKey = "24h"
     # "book": one decision for the whole book, perp legs sized from the planned spot quantity;
     # "per_leg": every leg thresholded and sized on its own (btcn 0.1, kept for comparison).
     rebalance: Literal["book", "per_leg"] = "book"
@@ -89,15 +91,15 @@ class StrategySettings(Section):
 
     @property
     def atr_window_ms(self) -> int:
-        return parse_duration_ms(self.atr_window)
+        return self.atr_window.ms
 
     @property
     def cooldown_ms(self) -> int:
-        return parse_duration_ms(self.cooldown)
+        return self.cooldown.ms
 
     @property
     def signal_max_age_ms(self) -> int:
-        return parse_duration_ms(self.signal_max_age)
+        return self.signal_max_age.ms
 
 
 class FeeSettings(Section):
@@ -112,14 +114,14 @@ class FeeSettings(Section):
 class GuardrailSettings(Section):
     """Safe-mode limits. A tripped limit empties the plan (or keeps risk-reducing orders only)."""
 
-    max_data_age: Duration = "15m"
+    max_data_age: DurationKey = "15m"
     max_price_deviation: Annotated[float, Field(gt=0)] = 0.01
     max_order_notional_usdt: Annotated[float, Field(gt=0)] = 250_000.0
     max_net_delta: Annotated[float, Field(gt=0)] = 0.05
 
     @property
     def max_data_age_ms(self) -> int:
-        return parse_duration_ms(self.max_data_age)
+        return self.max_data_age.ms
 
 
 class RiskSettings(Section):
@@ -143,13 +145,13 @@ class RiskSettings(Section):
 class ExecutionSettings(Section):
     """How ``btcn execute`` works orders (paper venue and, later, live)."""
 
-    post_only_window: Duration = "5s"
+    post_only_window: DurationKey = "5s"
     slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
     paper_maker_fill_fraction: Fraction = 0.5
 
     @property
     def post_only_window_ms(self) -> int:
-        return parse_duration_ms(self.post_only_window)
+        return self.post_only_window.ms
 
 
 class PaperSettings(Section):
@@ -168,12 +170,12 @@ class BacktestSettings(Section):
     initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
     leverage: Annotated[float, Field(gt=0, le=125)] = 3.0
     slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
-    post_only_window: Duration = "5s"
+    post_only_window: DurationKey = "5s"
     maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
 
     @property
     def post_only_window_ms(self) -> int:
-        return parse_duration_ms(self.post_only_window)
+        return self.post_only_window.ms
 
 
 class GateSettings(Section):
@@ -183,38 +185,38 @@ class GateSettings(Section):
     currency_pair: str = "BTC_USDT"
     contract: str = "BTC_USDT"
     settle: str = "usdt"
-    timeout: PositiveDuration = "10s"  # per HTTP request
+    timeout: PositiveDurationKey = "10s"  # per HTTP request
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4  # extra attempts of an idempotent call
-    request_expiry: PositiveDuration = (
+    request_expiry: PositiveDurationKey = (
         "10s"  # x-gate-exptime: Gate refuses an order request after this
     )
     spot_ioc_slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.002  # spot remainder price cap
     reconcile_tolerance_btc: Annotated[float, Field(ge=0, le=0.01)] = 0.00001
-    max_plan_age: Duration = "10m"  # refuse to start a live plan older than this
+    max_plan_age: DurationKey = "10m"  # refuse to start a live plan older than this
 
     @property
     def timeout_s(self) -> float:
-        return parse_duration_ms(self.timeout) / 1000
+        return self.timeout.seconds
 
     @property
     def request_expiry_ms(self) -> int:
-        return parse_duration_ms(self.request_expiry)
+        return self.request_expiry.ms
 
     @property
     def max_plan_age_ms(self) -> int:
-        return parse_duration_ms(self.max_plan_age)
+        return self.max_plan_age.ms
 
 
 class BinanceSettings(Section):
     base_url: str = "https://api.binance.com"
     futures_base_url: str = "https://fapi.binance.com"
     symbol: str = "BTCUSDT"
-    timeout: PositiveDuration = "10s"
+    timeout: PositiveDurationKey = "10s"
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
 
     @property
     def timeout_s(self) -> float:
-        return parse_duration_ms(self.timeout) / 1000
+        return self.timeout.seconds
 
 
 class TelegramSettings(Section):
@@ -223,7 +225,7 @@ class TelegramSettings(Section):
     base_url: str = "https://api.telegram.org"
     chat_id: str = ""
     token_secret: str = "TELEGRAM_BOT_TOKEN"  # name passed to get_secret(), never the token
-    timeout: PositiveDuration = "10s"
+    timeout: PositiveDurationKey = "10s"
 
     @property
     def enabled(self) -> bool:
@@ -231,7 +233,7 @@ class TelegramSettings(Section):
 
     @property
     def timeout_ms(self) -> int:
-        return parse_duration_ms(self.timeout)
+        return self.timeout.ms
 
 
 class InfluxSettings(Section):
@@ -248,11 +250,11 @@ class InfluxSettings(Section):
     measurement: str = "btcn"
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 5000
     retries: Annotated[int, Field(ge=0, le=10)] = 3
-    timeout: PositiveDuration = "10s"
+    timeout: PositiveDurationKey = "10s"
 
     @property
     def timeout_ms(self) -> int:
-        return parse_duration_ms(self.timeout)
+        return self.timeout.ms
 
 
 class AlertSettings(Section):
@@ -262,12 +264,12 @@ class AlertSettings(Section):
     margin_used_pct_nav: Annotated[float, Field(gt=0, le=10)] = 0.70  # fraction of NAV
     # alert when a perp side's liquidation distance (fraction of the mark) falls below this
     liquidation_distance_below: Annotated[float, Field(gt=0, le=10)] = 0.25
-    cooldown: Duration = "6h"  # a condition still active is re-sent at most once per cooldown
+    cooldown: DurationKey = "6h"  # a condition still active is re-sent at most once per cooldown
     send_recovery: bool = True
 
     @property
     def cooldown_ms(self) -> int:
-        return parse_duration_ms(self.cooldown)
+        return self.cooldown.ms
 
 
 class WatchdogSettings(Section):
@@ -276,16 +278,16 @@ class WatchdogSettings(Section):
     enabled: bool = True
     max_cpu_pct: Annotated[float, Field(gt=0, le=100 * 64)] = 50.0
     max_rss_mb: Annotated[float, Field(gt=0)] = 2048.0
-    check_interval: PositiveDuration = "500ms"
-    grace: Duration = "10s"  # CPU throttling starts only after a command has run this long
+    check_interval: PositiveDurationKey = "500ms"
+    grace: DurationKey = "10s"  # CPU throttling starts only after a command has run this long
 
     @property
     def check_interval_ms(self) -> int:
-        return parse_duration_ms(self.check_interval)
+        return self.check_interval.ms
 
     @property
     def grace_ms(self) -> int:
-        return parse_duration_ms(self.grace)
+        return self.grace.ms
 
 
 class AuditSettings(Section):
@@ -303,13 +305,13 @@ class SweepSettings(Section):
     scheduler: str = ""  # tcp://HOST:PORT of a Dask scheduler; empty = local processes
     metric: str = "sharpe"  # KPI that ranks points and picks the walk-forward winner
     batch: Annotated[int, Field(ge=0, le=100_000)] = 0  # points per task; 0 = automatic
-    flush_interval: PositiveDuration = (
+    flush_interval: PositiveDurationKey = (
         "2s"  # sweep.parquet is rewritten (atomically) at most this often
     )
 
     @property
     def flush_interval_ms(self) -> int:
-        return parse_duration_ms(self.flush_interval)
+        return self.flush_interval.ms
 
 
 class NetworkSettings(Section):

@@ -18,8 +18,8 @@ from btcn.audit.compare import KpiCheck, Proposal, check_all, propose
 from btcn.audit.model import AuditResult, KpiResult, ProposalResult
 from btcn.audit.targets import load_targets
 from btcn.audit.workbook import update_log
+from btcn.core.durations import parse_duration_ms
 from btcn.reports.runfolder import RunFolder
-from btcn.runtime.durations import parse_duration_ms
 from btcn.runtime.settings import Settings
 
 

@@ -32,11 +32,11 @@ import numpy as np
 
 from btcn import __version__
 from btcn.backtest.market import Market
+from btcn.core.durations import format_duration_ms
 from btcn.data.timeparse import iso_utc
 from btcn.errors import ConfigError, UsageError
 from btcn.runtime import watchdog
 from btcn.runtime.clock import now_ms
-from btcn.runtime.durations import format_duration_ms
 from btcn.runtime.files import write_text_atomic
 from btcn.runtime.folders import check_output_folder, commit_folder, refuse_foreign
 from btcn.runtime.settings import Settings

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from btcn.core.durations import format_duration_ms, parse_duration_ms
 from btcn.errors import UsageError
-from btcn.runtime.durations import format_duration_ms, parse_duration_ms
 
 
 @dataclass(frozen=True, slots=True)
