@@ -8,7 +8,9 @@ translate it into explicit parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,7 +32,17 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from btcn.contracts.plan import RebalanceMode
 from btcn.core.durations import Duration
+from btcn.core.intents import (
+    ATR_WINDOW,
+    COOLDOWN,
+    DEFAULT_TARGETS,
+    MAX_DATA_AGE,
+    SIGNAL_MAX_AGE,
+    PlannerParams,
+)
+from btcn.core.treasury import TreasuryParams
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
 
@@ -53,6 +65,23 @@ PositiveDurationKey = Annotated[Duration, PlainValidator(_positive_duration), *_
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
+def _core_default(params: type, name: str) -> Any:
+    """The default of a core parameter (a float where the core keeps a Decimal): the settings'
+    defaults are the core's, written once in :class:`PlannerParams` / :class:`TreasuryParams`."""
+    default = {f.name: f.default for f in dataclasses.fields(params)}[name]
+    if default is dataclasses.MISSING:
+        raise TypeError(f"{params.__name__}.{name} has no default")
+    return float(default) if isinstance(default, Decimal) else default
+
+
+def _planner(name: str) -> Any:
+    return _core_default(PlannerParams, name)
+
+
+def _treasury(name: str) -> Any:
+    return _core_default(TreasuryParams, name)
+
+
 class Section(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
@@ -61,21 +90,23 @@ class Section(BaseModel):
 
 class StrategySettings(Section):
     targets: dict[str, Fraction] = Field(
-        default_factory=lambda: {"BTC_SPOT": 0.5, "BTC_PERP_LONG": 0.0, "BTC_PERP_SHORT": 0.5}
+        default_factory=lambda: dict(
+            zip(("BTC_SPOT", "BTC_PERP_LONG", "BTC_PERP_SHORT"), DEFAULT_TARGETS, strict=True)
+        )
     )
-    threshold_floor: Fraction = 0.005
-    atr_multiplier: Annotated[float, Field(ge=0)] = 0.2
-    atr_window: PositiveDurationKey = "24h"
-    atr_periods: Annotated[int, Field(ge=1, le=1000)] = 14
-    cooldown: DurationKey = "60m"
-    apply_signal_logic: bool = True
-    signal_max_age: DurationKey = "24h"
+    threshold_floor: Fraction = _planner("threshold_floor")
+    atr_multiplier: Annotated[float, Field(ge=0)] = _planner("atr_multiplier")
+    atr_window: PositiveDurationKey = ATR_WINDOW
+    atr_periods: Annotated[int, Field(ge=1, le=1000)] = _planner("atr_periods")
+    cooldown: DurationKey = COOLDOWN
+    apply_signal_logic: bool = _planner("apply_signal_logic")
+    signal_max_age: DurationKey = SIGNAL_MAX_AGE
     # "book": one decision for the whole book, perp legs sized from the planned spot quantity;
     # "per_leg": every leg thresholded and sized on its own (btcn 0.1, kept for comparison).
-    rebalance: Literal["book", "per_leg"] = "book"
+    rebalance: RebalanceMode = _planner("rebalance")
     # |net delta| * P_ref / NAV above which a book rebalance fires even with no weight drift
     # (book mode only). 0.2 %: 20 contracts at 100k NAV, well below the 0.5 % threshold floor.
-    max_delta_drift: Annotated[float, Field(gt=0, le=1)] = 0.002
+    max_delta_drift: Annotated[float, Field(gt=0, le=1)] = _planner("max_delta_drift")
 
     @field_validator("targets")
     @classmethod
@@ -105,19 +136,19 @@ class StrategySettings(Section):
 class FeeSettings(Section):
     """Fee rates as fractions of notional (Gate VIP0 defaults)."""
 
-    spot_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = 0.001
-    spot_taker: Annotated[float, Field(ge=0, le=0.01)] = 0.001
-    perp_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = 0.0002
-    perp_taker: Annotated[float, Field(ge=0, le=0.01)] = 0.0005
+    spot_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = _planner("spot_maker_fee")
+    spot_taker: Annotated[float, Field(ge=0, le=0.01)] = _planner("spot_taker_fee")
+    perp_maker: Annotated[float, Field(ge=-0.01, le=0.01)] = _planner("perp_maker_fee")
+    perp_taker: Annotated[float, Field(ge=0, le=0.01)] = _planner("perp_taker_fee")
 
 
 class GuardrailSettings(Section):
     """Safe-mode limits. A tripped limit empties the plan (or keeps risk-reducing orders only)."""
 
-    max_data_age: DurationKey = "15m"
-    max_price_deviation: Annotated[float, Field(gt=0)] = 0.01
-    max_order_notional_usdt: Annotated[float, Field(gt=0)] = 250_000.0
-    max_net_delta: Annotated[float, Field(gt=0)] = 0.05
+    max_data_age: DurationKey = MAX_DATA_AGE
+    max_price_deviation: Annotated[float, Field(gt=0)] = _planner("max_price_deviation")
+    max_order_notional_usdt: Annotated[float, Field(gt=0)] = _planner("max_order_notional_usdt")
+    max_net_delta: Annotated[float, Field(gt=0)] = _planner("max_net_delta")
 
     @property
     def max_data_age_ms(self) -> int:
@@ -133,20 +164,22 @@ class RiskSettings(Section):
     ``target * (1 - transfer_band)`` (or below the liquidation guard) the plan tops it up before
     its orders; above ``target * (1 + transfer_band)`` it sweeps the excess back to spot."""
 
-    margin_buffer: Annotated[float, Field(ge=0, le=10)] = 0.5
-    min_liquidation_distance: Annotated[float, Field(gt=0, le=10)] = 0.30
-    transfer_band: Annotated[float, Field(ge=0, lt=1)] = 0.25
+    margin_buffer: Annotated[float, Field(ge=0, le=10)] = _treasury("margin_buffer")
+    min_liquidation_distance: Annotated[float, Field(gt=0, le=10)] = _treasury(
+        "min_liquidation_distance"
+    )
+    transfer_band: Annotated[float, Field(ge=0, lt=1)] = _treasury("transfer_band")
     margin_mode: Literal["cross", "isolated"] = "cross"
     # realise locked short profit (close and re-open part of the short) when spot USDT plus
     # transferable futures cash cannot pay for the planned spot buy
-    realise_locked_profit: bool = True
+    realise_locked_profit: bool = _planner("realise_locked_profit")
 
 
 class ExecutionSettings(Section):
     """How ``btcn execute`` works orders (paper venue and, later, live)."""
 
-    post_only_window: DurationKey = "5s"
-    slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
+    post_only_window: DurationKey = Duration("5s")
+    slippage: Annotated[float, Field(ge=0, le=0.05)] = _planner("slippage")
     paper_maker_fill_fraction: Fraction = 0.5
 
     @property
@@ -168,8 +201,8 @@ class StateSettings(Section):
 
 class BacktestSettings(Section):
     initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
-    leverage: Annotated[float, Field(gt=0, le=125)] = 3.0
-    slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
+    leverage: Annotated[float, Field(gt=0, le=125)] = _treasury("leverage")
+    slippage: Annotated[float, Field(ge=0, le=0.05)] = _planner("slippage")
     post_only_window: DurationKey = "5s"
     maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
 
