@@ -106,6 +106,12 @@ def test_a_version_1_plan_in_flight_keeps_its_digest_and_ids() -> None:
     assert dump_json(p) == (FROZEN / "plan-v1-upgraded.json").read_text()
 
 
+def test_the_plan_schema_is_the_frozen_one() -> None:
+    """``btcn schema plan`` (what other tools validate plans with) is unchanged, byte for byte."""
+    text = json.dumps(Plan.model_json_schema(), indent=2) + "\n"
+    assert text == (FROZEN / "plan-schema.json").read_text()
+
+
 def test_the_frozen_cases_differ() -> None:
     """The per-leg and v1 cases pin decisions of their own (a mix-up of the files would not go
     unnoticed); examples/btcn.toml lists every default, so its plan is the defaults' plan."""

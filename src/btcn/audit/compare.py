@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from btcn.audit.model import KpiStatus, Severity
 from btcn.audit.targets import Target, Targets
 
-Status = Literal["ok", "better", "drift", "breach", "n/a"]
+Status = KpiStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class KpiCheck:
 @dataclass(frozen=True, slots=True)
 class Proposal:
     kpi: str
-    severity: Literal["warning", "critical"]
+    severity: Severity
     setting: str
     current: str
     suggested: str
@@ -110,7 +111,7 @@ def propose(c: KpiCheck, current: dict[str, Any], evidence: dict[str, Any]) -> P
     ``current`` holds the settings in force for the run (``strategy.threshold_floor``,
     ``strategy.cooldown_ms``, ``guardrails.max_net_delta``); ``evidence`` the run's figures.
     """
-    severity: Literal["warning", "critical"] = "critical" if c.status == "breach" else "warning"
+    severity: Severity = "critical" if c.status == "breach" else "warning"
     ev = "; ".join(f"{k} {v}" for k, v in evidence.items())
     dev = f"{c.describe()}"
     if c.name == "fees_per_nav_per_day":

@@ -6,21 +6,25 @@ from typing import Literal
 
 from btcn.contracts.base import Artifact, Model
 
+Better = Literal["higher", "lower"]  # which direction of a KPI is good
+KpiStatus = Literal["ok", "better", "drift", "breach", "n/a"]
+Severity = Literal["warning", "critical"]
+
 
 class KpiResult(Model):
     name: str
     actual: float | None
     target: float
-    better: Literal["higher", "lower"]
+    better: Better
     deviation: float | None  # adverse relative deviation: positive = worse than target
     tolerance: float
     hard_limit: float | None
-    status: Literal["ok", "better", "drift", "breach", "n/a"]
+    status: KpiStatus
 
 
 class ProposalResult(Model):
     kpi: str
-    severity: Literal["warning", "critical"]
+    severity: Severity
     setting: str
     current: str
     suggested: str

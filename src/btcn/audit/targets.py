@@ -20,10 +20,11 @@ Each table is a KPI by name (see :data:`KPI_NAMES`); fractions are plain fractio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from btcn.audit.model import Better
 from btcn.errors import InvalidInputError
 from btcn.runtime.boundary import parse_toml
 
@@ -36,7 +37,7 @@ class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: float
-    better: Literal["higher", "lower"]
+    better: Better
     hard_limit: float | None = None
 
     @field_validator("target")

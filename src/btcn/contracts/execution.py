@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from btcn.contracts.base import Artifact, Model
-from btcn.contracts.enums import Action, Leg, Side
+from btcn.contracts.enums import Action, Leg, Side, Wallet
+from btcn.contracts.plan import TransferWhen
 
 OrderStatus = Literal[
     "filled", "partially_filled", "rejected", "not_sent", "skipped_duplicate", "simulated"
@@ -63,14 +64,14 @@ class TransferExecution(Model):
         frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
     )
 
-    from_: Literal["spot", "futures"] = Field(alias="from")
-    to: Literal["spot", "futures"]
+    from_: Wallet = Field(alias="from")
+    to: Wallet
     amount_usdt: Decimal
     planned_amount_usdt: Decimal
     tx_id: str | None = None
     status: TransferStatus
     reason: str
-    when: Literal["before_orders", "after_orders"]
+    when: TransferWhen
     detail: str = ""
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
+from btcn.contracts.plan import OrderPurpose, RebalanceMode, VenueUnit
 from btcn.core.durations import Duration
 from btcn.core.treasury import TreasuryParams
 
@@ -43,7 +43,7 @@ class PlannerParams:
     max_order_notional_usdt: Decimal = Decimal(250_000)
     max_net_delta: float = 0.05
     # "book" sizes the perp legs from the planned spot quantity; "per_leg" is btcn 0.1's rule.
-    rebalance: Literal["book", "per_leg"] = "book"
+    rebalance: RebalanceMode = "book"
     max_delta_drift: float = 0.002
     perp_maker_fee: Decimal = Decimal("0.0002")
     perp_taker_fee: Decimal = Decimal("0.0005")
@@ -57,12 +57,12 @@ class OrderIntent:
     action: Action
     side: Side
     qty_venue: Decimal
-    venue_unit: Literal["BTC", "contracts"]
+    venue_unit: VenueUnit
     qty_btc: Decimal
     limit_price_usdt: Decimal
     notional_usdt: Decimal
     reason: str
-    purpose: Literal["rebalance", "realise"] = "rebalance"
+    purpose: OrderPurpose = "rebalance"
 
 
 @dataclass(frozen=True, slots=True)

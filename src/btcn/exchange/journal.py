@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder, PlannedTransfer
-from btcn.core.ids import client_order_id, is_valid_client_order_id
+from btcn.core.ids import Phase, client_order_id, is_valid_client_order_id
 from btcn.core.money import ZERO
 from btcn.exchange import translate as tr
 from btcn.runtime.state import JournalEvent
@@ -27,7 +27,7 @@ class Attempt:
 
     cid: str
     leg: Leg
-    phase: Literal["p", "m"]
+    phase: Phase
     number: int
     body: dict[str, Any]
     exptime_ms: int
@@ -99,12 +99,12 @@ def attempt_qty(a: Attempt) -> Decimal:
     return abs(Decimal(str(a.body.get("size", "0"))))
 
 
-def market_of(leg: Leg) -> Literal["spot", "futures"]:
+def market_of(leg: Leg) -> tr.Market:
     return "spot" if leg is Leg.BTC_SPOT else "futures"
 
 
 def attempt_cid(
-    digest: str, leg: Leg, phase: Literal["p", "m"], number: int, purpose: str = "rebalance"
+    digest: str, leg: Leg, phase: Phase, number: int, purpose: str = "rebalance"
 ) -> str:
     """``client_order_id`` for the first attempt, with the attempt number appended after it."""
     base = client_order_id(digest, leg, phase, purpose)

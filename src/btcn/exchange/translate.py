@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from btcn.contracts import (
     Action,
@@ -23,12 +23,13 @@ from btcn.contracts import (
     Snapshot,
     SpotSpec,
 )
+from btcn.contracts.enums import Wallet
 from btcn.core.legs import SIDE_OF
 from btcn.errors import ExchangeError
 from btcn.exchange import gate_wire as w
 
 ZERO = Decimal(0)
-Market = Literal["spot", "futures"]
+Market = Wallet  # Gate's spot or futures account
 
 
 def to_dec(text: str | None, what: str = "number") -> Decimal:

@@ -32,6 +32,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from btcn.contracts.enums import MarginMode
 from btcn.contracts.plan import RebalanceMode
 from btcn.core.durations import Duration
 from btcn.core.intents import (
@@ -169,7 +170,7 @@ class RiskSettings(Section):
         "min_liquidation_distance"
     )
     transfer_band: Annotated[float, Field(ge=0, lt=1)] = _treasury("transfer_band")
-    margin_mode: Literal["cross", "isolated"] = "cross"
+    margin_mode: MarginMode = "cross"
     # realise locked short profit (close and re-open part of the short) when spot USDT plus
     # transferable futures cash cannot pay for the planned spot buy
     realise_locked_profit: bool = _planner("realise_locked_profit")

@@ -50,6 +50,7 @@ from btcn.exchange.binance import BinanceClient
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.gate import GateClient
+from btcn.exchange.http import Dialect
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.boundary import read_parquet
 from btcn.runtime.files import atomic_path
@@ -63,7 +64,7 @@ CandleSource = Literal[
     "gate-index",
 ]  # fmt: skip
 CANDLE_SOURCES: tuple[str, ...] = CandleSource.__args__  # type: ignore[attr-defined]
-FundingSource = Literal["binance", "gate"]
+FundingSource = Dialect  # the venue a funding history comes from
 FUNDING_SOURCES: tuple[str, ...] = ("binance", "gate")
 
 BINANCE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from btcn.contracts import Leg
+from btcn.core.ids import Phase
 from btcn.core.legs import delta_sign
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
@@ -34,7 +35,7 @@ log = logging.getLogger("btcn.exchange.live")
 
 class Phases(ExecutorBase):
     # --- sending ------------------------------------------------------------------------------------
-    def _new_attempt(self, run: LegRun, phase: Literal["p", "m"], qty: Decimal) -> Attempt:
+    def _new_attempt(self, run: LegRun, phase: Phase, qty: Decimal) -> Attempt:
         """An attempt's body; its deadline is set when its request is sent (:meth:`_send`)."""
         o = run.order
         number = 1 if phase == "p" else len(run.markets) + 1
