@@ -158,11 +158,21 @@ def test_start_end_select_days(tmp_path: Path) -> None:
     )
 
 
-def test_post_only_window_longer_than_a_bar_is_refused(tmp_path: Path) -> None:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('[backtest]\npost_only_window = "10m"\n')
-    res = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "r"), "--config", str(cfg)])
-    assert res.exit_code == ExitCode.INVALID_INPUT and "longer than one" in res.stderr
+def test_old_backtest_keys_are_read_with_one_warning_line_each(tmp_path: Path) -> None:
+    """``[backtest] leverage`` is read as ``[risk] leverage``; ``[backtest] post_only_window`` no
+    longer changes anything (decision 0031) and is ignored. The run equals one with the new key."""
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    old.write_text('[backtest]\nleverage = 2\npost_only_window = "10m"\n')
+    new.write_text("[risk]\nleverage = 2\n")
+    res_old = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "a"), "--config", str(old)])
+    res_new = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "b"), "--config", str(new)])
+    assert res_old.exit_code == res_new.exit_code == 0, res_old.stderr
+    warned = [line for line in res_old.stderr.splitlines() if "[backtest]" in line]
+    assert len(warned) == 2
+    assert any("[backtest] leverage is now [risk] leverage" in line for line in warned)
+    assert any("post_only_window is no longer used" in line for line in warned)
+    assert "[backtest]" not in res_new.stderr
+    assert res_old.stdout == res_new.stdout
 
 
 def test_directional_run_gross_pnl_exceeds_commission(tmp_path: Path) -> None:

@@ -149,8 +149,8 @@ def mutate_csv(rng: random.Random, text: str) -> tuple[str, str]:
 TOML_KEYS = {
     "strategy": ["threshold_floor", "atr_multiplier", "atr_window", "atr_periods", "cooldown",
                  "targets", "signal_max_age", "apply_signal_logic"],
-    "backtest": ["initial_nav_usdt", "leverage", "slippage", "post_only_window",
-                 "maintenance_margin_rate"],
+    "backtest": ["initial_nav_usdt", "slippage", "maintenance_margin_rate"],
+    "risk": ["leverage", "margin_buffer", "transfer_band", "min_liquidation_distance"],
     "guardrails": ["max_data_age", "max_price_deviation", "max_order_notional_usdt"],
     "execution": ["post_only_window", "slippage", "paper_maker_fill_fraction"],
     "paper": ["spot_usdt", "futures_usdt"],

@@ -147,9 +147,7 @@ def test_invalid_combination_is_a_failed_row_that_is_never_run(tmp_path: Path) -
 
 
 def test_values_impossible_on_these_candles_fail_before_work(tmp_path: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=r"backtest\.post_only_window = '10m' is longer than one 300s bar"
-    ):
+    with pytest.raises(ConfigError, match=r"backtest\.post_only_window is no longer used"):
         stage.run(request(tmp_path, '[grid]\n"backtest.post_only_window" = ["5s", "10m"]'),
                   backend=SerialBackend())  # fmt: skip
     with pytest.raises(ConfigError, match=r"strategy\.atr_window = '7m' is not a multiple"):

@@ -7,7 +7,7 @@ import pytest
 from btcn.core import durations
 from btcn.core.durations import Duration, format_duration_ms, parse_duration_ms
 from btcn.errors import ConfigError, ExitCode
-from btcn.runtime.settings import load_settings
+from btcn.runtime.settings import Settings, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -27,7 +27,7 @@ def test_defaults_match_the_documented_values() -> None:
     assert (s.fees.spot_maker, s.fees.spot_taker, s.fees.perp_maker, s.fees.perp_taker) == (
         0.001, 0.001, 0.0002, 0.0005,
     )  # fmt: skip
-    assert s.backtest.leverage == 3 and s.backtest.initial_nav_usdt == 100_000
+    assert s.risk.leverage == 3 and s.backtest.initial_nav_usdt == 100_000
 
 
 def test_example_config_equals_the_defaults(examples: Path) -> None:
@@ -70,7 +70,8 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[strategy]\ntargets = { BTC_SPOT = 0.5, ETH = 0.1 }\n", "unknown leg(s) ETH"),
         ("[strategy]\ntargets = { BTC_SPOT = 0.8, BTC_PERP_LONG = 0.5 }\n", "exceed 1.0"),
         ("[fees]\nspot_taker = -0.1\n", "invalid value for 'fees.spot_taker'"),
-        ("[backtest]\nleverage = 0\n", "invalid value for 'backtest.leverage'"),
+        ("[risk]\nleverage = 0\n", "invalid value for 'risk.leverage'"),
+        ("[backtest]\nleverage = 0\n", "invalid value for 'risk.leverage'"),  # its old name
         ("[strategy\n", "invalid TOML"),
     ],
 )
@@ -155,3 +156,39 @@ def test_duration_format_round_trips() -> None:
         assert parse_duration_ms(format_duration_ms(ms)) == ms
     with pytest.raises(ValueError, match="duration"):
         parse_duration_ms(5)  # type: ignore[arg-type]
+
+
+def test_leverage_lives_in_risk_and_its_old_name_is_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert load_settings(write(tmp_path, "[risk]\nleverage = 5\n")).risk.leverage == 5
+    assert not caplog.records
+    s = load_settings(write(tmp_path, "[backtest]\nleverage = 4\n"))
+    assert s.risk.leverage == 4 and not hasattr(s.backtest, "leverage")
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert (
+        line
+        == "[backtest] leverage is now [risk] leverage (read as leverage = 4): move it to [risk]"
+    )
+
+
+def test_leverage_under_both_names_must_agree(tmp_path: Path) -> None:
+    same = load_settings(write(tmp_path, "[risk]\nleverage = 2\n[backtest]\nleverage = 2.0\n"))
+    assert same.risk.leverage == 2
+    with pytest.raises(ConfigError, match=r"leverage is set twice: \[risk\] leverage = 2 and"):
+        load_settings(write(tmp_path, "[risk]\nleverage = 2\n[backtest]\nleverage = 3\n"))
+
+
+def test_old_leverage_environment_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTCN_BACKTEST__LEVERAGE", "7")
+    assert load_settings().risk.leverage == 7
+
+
+def test_retired_post_only_window_of_the_backtest_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = load_settings(write(tmp_path, '[backtest]\npost_only_window = "10m"\n'))
+    assert s == Settings()
+    assert [r.getMessage() for r in caplog.records] == [
+        "[backtest] post_only_window is no longer used and is ignored: remove it"
+    ]

@@ -9,6 +9,7 @@ translate it into explicit parameters.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +47,8 @@ from btcn.core.intents import (
 from btcn.core.treasury import TreasuryParams
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import env_error_line, parse_toml, read_text_file
+
+log = logging.getLogger("btcn.settings")
 
 CONFIG_ENV = "BTCN_CONFIG"
 DEFAULT_CONFIG_FILE = "btcn.toml"
@@ -160,11 +163,13 @@ class RiskSettings(Section):
     """Collateral of the perp book: one treasury shared by plan, backtest and execute.
 
     The futures wallet's target equity is the planned perp book's initial margin
-    (``notional / backtest.leverage``) times ``1 + margin_buffer``, and at least what keeps the
+    (``notional / leverage``) times ``1 + margin_buffer``, and at least what keeps the
     liquidation price ``min_liquidation_distance`` away from the mark. Below
     ``target * (1 - transfer_band)`` (or below the liquidation guard) the plan tops it up before
     its orders; above ``target * (1 + transfer_band)`` it sweeps the excess back to spot."""
 
+    # perp margin used = notional / leverage (plan, backtest, execute; PnL does not depend on it)
+    leverage: Annotated[float, Field(gt=0, le=125)] = _treasury("leverage")
     margin_buffer: Annotated[float, Field(ge=0, le=10)] = _treasury("margin_buffer")
     min_liquidation_distance: Annotated[float, Field(gt=0, le=10)] = _treasury(
         "min_liquidation_distance"
@@ -201,15 +206,13 @@ class StateSettings(Section):
 
 
 class BacktestSettings(Section):
-    initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
-    leverage: Annotated[float, Field(gt=0, le=125)] = _treasury("leverage")
-    slippage: Annotated[float, Field(ge=0, le=0.05)] = _planner("slippage")
-    post_only_window: DurationKey = "5s"
-    maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
+    """The backtest's own numbers. ``leverage`` moved to ``[risk]`` and ``post_only_window`` is
+    gone (the PostOnly phase is always the next bar): both old keys are still read, with a
+    warning (see :data:`OLD_KEYS`)."""
 
-    @property
-    def post_only_window_ms(self) -> int:
-        return self.post_only_window.ms
+    initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
+    slippage: Annotated[float, Field(ge=0, le=0.05)] = _planner("slippage")
+    maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
 
 
 class GateSettings(Section):
@@ -388,6 +391,7 @@ class Settings(BaseSettings):
         # BTCN_CONFIG names the file; it is not a settings key.
         if isinstance(data, dict):
             data.pop("config", None)
+            read_old_keys(data)
         return data
 
     @classmethod
@@ -400,6 +404,56 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (env_settings, init_settings)
+
+
+# Keys of earlier versions, still read: (section, key) -> its new place, or None for a key that no
+# longer changes anything (accepted and ignored). Each one read logs one warning line.
+OLD_KEYS: dict[tuple[str, str], tuple[str, str] | None] = {
+    ("backtest", "leverage"): ("risk", "leverage"),
+    ("backtest", "post_only_window"): None,  # decision 0031: the PostOnly phase is one bar
+}
+
+
+def _number(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def read_old_keys(data: dict[str, Any]) -> list[str]:
+    """Move the keys of :data:`OLD_KEYS` found in ``data`` (file and environment merged) to their
+    new place, logging one warning line each; returns the lines. Refuses a key given under both
+    names with different values."""
+    lines: list[str] = []
+    for (section, key), new in OLD_KEYS.items():
+        old_section = data.get(section)
+        if not isinstance(old_section, dict) or key not in old_section:
+            continue
+        old_section = dict(old_section)
+        value = old_section.pop(key)
+        data[section] = old_section
+        if new is None:
+            lines.append(f"[{section}] {key} is no longer used and is ignored: remove it")
+            continue
+        new_section_name, new_key = new
+        new_section = data.get(new_section_name)
+        new_section = dict(new_section) if isinstance(new_section, dict) else {}
+        if new_key in new_section and _number(new_section[new_key]) != _number(value):
+            raise ConfigError(
+                f"{new_key} is set twice: [{new_section_name}] {new_key} = "
+                f"{new_section[new_key]!r} and its old name [{section}] {key} = {value!r}",
+                hint=f"keep [{new_section_name}] {new_key} only",
+            )
+        new_section.setdefault(new_key, value)
+        data[new_section_name] = new_section
+        lines.append(
+            f"[{section}] {key} is now [{new_section_name}] {new_key} (read as "
+            f"{new_key} = {value!r}): move it to [{new_section_name}]"
+        )
+    for line in lines:
+        log.warning("%s", line)
+    return lines
 
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:

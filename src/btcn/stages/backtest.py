@@ -17,7 +17,7 @@ from btcn.data.candles import load_candles
 from btcn.data.funding import load_funding
 from btcn.data.signals import EMPTY_SIGNALS, load_signals
 from btcn.data.timeparse import parse_timestamp_ms
-from btcn.errors import InvalidInputError, UsageError
+from btcn.errors import UsageError
 from btcn.runtime import watchdog
 from btcn.runtime.settings import Settings
 from btcn.stages.common import fee_rates, planner_params, targets_tuple
@@ -58,11 +58,6 @@ def load_market(req: BacktestRequest) -> Market:
     perp = load_candles(req.perp, gaps="warn", what="perp") if req.perp else None
     funding = load_funding(req.funding) if req.funding else None
     signals = load_signals(req.signals) if req.signals else EMPTY_SIGNALS
-    if req.settings.backtest.post_only_window_ms > spot.bar_ms:
-        raise InvalidInputError(
-            f"backtest.post_only_window ({req.settings.backtest.post_only_window}) is longer than one "
-            f"{spot.bar_ms // 1000}s bar; the fill model cannot see inside a bar"
-        )
     return build_market(spot, perp, funding, signals, atr_window_ms=st.atr_window_ms,
                         atr_periods=st.atr_periods, threshold_floor=st.threshold_floor,
                         atr_multiplier=st.atr_multiplier)  # fmt: skip
@@ -74,7 +69,7 @@ def engine_params(settings: Settings) -> EngineParams:
         planner=planner_params(settings, bt.slippage, dec(bt.maintenance_margin_rate)),
         fees=fee_rates(settings),
         slippage=dec(bt.slippage),
-        leverage=dec(bt.leverage),
+        leverage=dec(settings.risk.leverage),
         maintenance_margin_rate=dec(bt.maintenance_margin_rate),
         initial_nav_usdt=dec(bt.initial_nav_usdt),
     )
@@ -112,7 +107,7 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
         },
         "settings": {
             k: getattr(s, k).model_dump(mode="json")
-            for k in ("strategy", "fees", "guardrails", "backtest")
+            for k in ("strategy", "fees", "guardrails", "risk", "backtest")
         },
         "targets": list(targets_tuple(s)),
         "initial_nav_usdt": float(s.backtest.initial_nav_usdt),

@@ -51,7 +51,7 @@ def treasury_params(settings: Settings, maintenance_rate: Decimal) -> TreasuryPa
     (maintenance rate of the contract + the taker fee of the liquidation order)."""
     r = settings.risk
     return TreasuryParams(
-        leverage=dec(settings.backtest.leverage),
+        leverage=dec(r.leverage),
         margin_buffer=dec(r.margin_buffer),
         transfer_band=dec(r.transfer_band),
         min_liquidation_distance=dec(r.min_liquidation_distance),
@@ -103,8 +103,9 @@ def decision_settings_json(settings: Settings) -> str:
         "fees": settings.fees.model_dump(mode="json"),
         "guardrails": settings.guardrails.model_dump(mode="json"),
         "execution": settings.execution.model_dump(mode="json"),
-        "risk": settings.risk.model_dump(mode="json"),
-        "leverage": settings.backtest.leverage,
+        # [risk] leverage keeps the place it had as [backtest] leverage: same digest, same plan
+        "risk": settings.risk.model_dump(mode="json", exclude={"leverage"}),
+        "leverage": settings.risk.leverage,
     }
     return json.dumps(part, sort_keys=True, separators=(",", ":"))
 

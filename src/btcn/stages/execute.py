@@ -119,7 +119,7 @@ def paper_transfers(
         if t.from_ == "spot":
             available = book.spot_usdt
         else:
-            available = available_estimate(book, mark, mult, dec(settings.backtest.leverage))
+            available = available_estimate(book, mark, mult, dec(settings.risk.leverage))
         book, moved = apply_transfer(book, t.from_, t.amount_usdt, available)
         done.append((t, moved))
     return book, done

@@ -147,12 +147,7 @@ def _check_points(points: list[Point], bar_ms: int, source: str) -> None:
     for p in points:
         if p.settings is None:
             continue
-        bt, st = p.settings.backtest, p.settings.strategy
-        if bt.post_only_window_ms > bar_ms:
-            raise ConfigError(
-                f"{source}: backtest.post_only_window = {bt.post_only_window!r} is longer than one "
-                f"{bar_ms // 1000}s bar; the fill model cannot see inside a bar"
-            )
+        st = p.settings.strategy
         if st.atr_window_ms % bar_ms:
             raise ConfigError(
                 f"{source}: strategy.atr_window = {st.atr_window!r} is not a multiple of the "

@@ -33,6 +33,7 @@ import copy
 import hashlib
 import itertools
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +44,11 @@ from pydantic import ValidationError
 
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import parse_toml
-from btcn.runtime.settings import Settings
+from btcn.runtime.settings import OLD_KEYS, Settings
 
-SWEEPABLE = ("strategy", "fees", "guardrails", "backtest")
+log = logging.getLogger("btcn.sweep")
+
+SWEEPABLE = ("strategy", "fees", "guardrails", "risk", "backtest")
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 MAX_POINTS = 1_000_000
 
@@ -291,12 +294,26 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
         node[parts[-1]] = value
 
 
+def current_key(key: str, source: str, table: str) -> str:
+    """A grid key under its current name: an old name (``backtest.leverage``) is read as its new
+    one with a warning; a key that no longer changes anything is an error (sweeping it would run
+    identical points)."""
+    parts = tuple(key.split("."))
+    if len(parts) != 2 or parts not in OLD_KEYS:
+        return key
+    new = OLD_KEYS[parts]  # type: ignore[index]
+    if new is None:
+        raise ConfigError(f"{source}: {table} {key} is no longer used: remove it from the grid")
+    log.warning("%s: %s %s is now %s", source, table, key, ".".join(new))
+    return ".".join(new)
+
+
 def _check_key(base: dict[str, Any], key: str, source: str, table: str) -> None:
     parts = key.split(".")
     if parts[0] not in SWEEPABLE:
         raise ConfigError(
-            f"{source}: {table} {key}: only [strategy], [fees], [guardrails] and [backtest] keys "
-            "change a backtest"
+            f"{source}: {table} {key}: only [strategy], [fees], [guardrails], [risk] and "
+            "[backtest] keys change a backtest"
         )
     node: Any = base
     for i, part in enumerate(parts):
@@ -329,11 +346,12 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     dump = base.model_dump(mode="python")
     tables = {**{k: "[grid]" for k in spec.grid}, **{k: "[random.params]" for k in spec.random},
               **{k: "[fixed]" for k in spec.fixed}}  # fmt: skip
+    names = {key: current_key(key, spec.source, table) for key, table in tables.items()}
     for key, table in tables.items():
-        _check_key(dump, key, spec.source, table)
+        _check_key(dump, names[key], spec.source, table)
     fixed = copy.deepcopy(dump)
     for key, value in spec.fixed.items():
-        _set_path(fixed, key, value)
+        _set_path(fixed, names[key], value)
         try:
             _validate(fixed)
         except ValidationError as exc:
@@ -341,7 +359,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     for key, values in spec.grid.items():
         for value in values:
             trial = copy.deepcopy(fixed)
-            _set_path(trial, key, value)
+            _set_path(trial, names[key], value)
             try:
                 _validate(trial)
             except ValidationError as exc:
@@ -352,7 +370,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
         probes = dist.args if dist.kind == "choice" else dist.args[:2]
         for value in probes:
             trial = copy.deepcopy(fixed)
-            _set_path(trial, key, value)
+            _set_path(trial, names[key], value)
             try:
                 _validate(trial)
             except ValidationError as exc:
@@ -364,7 +382,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     for i, combo in enumerate(combinations(spec)):
         data = copy.deepcopy(fixed)
         for key, value in combo.items():
-            _set_path(data, key, value)
+            _set_path(data, names[key], value)
         try:
             points.append(Point(i, combo, _validate(data)))
         except ValidationError as exc:
