@@ -11,6 +11,8 @@ these.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,24 @@ def test_plan_bytes_digest_and_ids_are_the_frozen_ones(case: str, tmp_path: Path
     assert dump_json(p) == (FROZEN / f"plan-{case}.json").read_text()
     frozen = json.loads((FROZEN / "identities.json").read_text())
     assert identity(p) == frozen[case]
+
+
+@pytest.mark.parametrize("hash_seed", ["0", "1", "4242"])
+def test_the_plan_does_not_depend_on_the_process(hash_seed: str, tmp_path: Path) -> None:
+    """``btcn plan`` in fresh processes with different string-hash seeds (the order in which a
+    set or a dict of strings is walked) prints the frozen plan byte for byte: nothing in the
+    decision leans on iteration order, the clock or earlier calls (this replaces a test that
+    called the pure ``decide`` twice in one process, which could not fail)."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    env = {k: v for k, v in env.items() if not k.startswith("BTCN_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "btcn", "plan", "--snapshot", str(EXAMPLES / "snapshot.json"),
+         "--candles", str(EXAMPLES / "data" / "spot_5m"), "--signals",
+         str(EXAMPLES / "signals.csv"), "--config", str(EXAMPLES / "btcn.toml"),
+         "--state", str(tmp_path / "state.db")],
+        capture_output=True, env=env, cwd=tmp_path, timeout=120, check=True,
+    )  # fmt: skip
+    assert out.stdout.decode() == (FROZEN / "plan-examples.json").read_text()
 
 
 def test_a_version_1_plan_in_flight_keeps_its_digest_and_ids() -> None:
