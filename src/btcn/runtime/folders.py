@@ -168,7 +168,9 @@ def _swap(new: Path, target: Path) -> None:
     try:
         with _signals_deferred():
             if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{target.name}.old.", dir=target.parent))
+                old = Path(
+                    tempfile.mkdtemp(prefix=f"{PREFIX}{target.name}.old.", dir=target.parent)
+                )
                 os.rename(target, old)  # replaces the empty placeholder folder
             try:
                 _step("aside")
