@@ -20,6 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The coverage gate (>= 90 %) measures the whole suite: a run narrowed by a marker or keyword
+    expression (the fast lane, ``pytest -m "not slow"``) reports coverage but is not gated."""
+    if config.option.markexpr or config.option.keyword:
+        cov = config.pluginmanager.get_plugin("_cov")
+        if cov is not None:
+            cov.options.cov_fail_under = None
+
+
 settings.register_profile(
     "btcn", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
 )

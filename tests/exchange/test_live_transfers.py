@@ -216,6 +216,7 @@ def test_balances_that_contradict_the_ledger_stop_the_run(run: Runner, gate: Fak
     assert len(gate.transfers) == 1 and report.transfers[0].status == "done"
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(crash_at=st.integers(min_value=1, max_value=45), after=st.booleans(),
        second=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
 BTCN = str(Path(sys.executable).parent / "btcn")
 
+pytestmark = pytest.mark.slow  # real processes, LibreOffice and Chromium: the slow lane
+
 # The chain, with one change: audit exits 8 when it finds drift (one month of example data
 # has a 30-day Sharpe far below 1.34), which would stop a plain `&&` chain; cron scripts that want
 # the report regardless accept 8 explicitly.

@@ -90,6 +90,7 @@ def test_local_processes_give_identical_results(tmp_path: Path) -> None:
     assert table(tmp_path / "a").equals(table(tmp_path / "b"))
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results(tmp_path: Path, dask_cluster: str) -> None:
     stage.run(request(tmp_path / "a"), backend=SerialBackend())
     res = stage.run(request(tmp_path / "b", scheduler=dask_cluster))
@@ -213,6 +214,7 @@ def test_an_interrupted_sweep_resumes_from_what_was_saved(tmp_path: Path) -> Non
     assert table(out).equals(table(fresh))
 
 
+@pytest.mark.slow
 @settings(max_examples=25)
 @given(st.sets(st.integers(0, 5)), st.sampled_from(["ok", "failed"]))
 def test_resume_never_reruns_a_done_point_nor_loses_one(small_csv: Path, tmp_path_factory, done: set[int],
