@@ -164,8 +164,9 @@ def test_old_backtest_keys_are_read_with_one_warning_line_each(tmp_path: Path) -
     old, new = tmp_path / "old.toml", tmp_path / "new.toml"
     old.write_text('[backtest]\nleverage = 2\npost_only_window = "10m"\n')
     new.write_text("[risk]\nleverage = 2\n")
-    res_old = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "a"), "--config", str(old)])
-    res_new = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "b"), "--config", str(new)])
+    week = ["--start", "2025-01-10", "--end", "2025-01-17"]
+    res_old = runner.invoke(app, [*ARGS, *week, "--out", str(tmp_path / "a"), "--config", str(old)])
+    res_new = runner.invoke(app, [*ARGS, *week, "--out", str(tmp_path / "b"), "--config", str(new)])
     assert res_old.exit_code == res_new.exit_code == 0, res_old.stderr
     warned = [line for line in res_old.stderr.splitlines() if "[backtest]" in line]
     assert len(warned) == 2
@@ -173,6 +174,8 @@ def test_old_backtest_keys_are_read_with_one_warning_line_each(tmp_path: Path) -
     assert any("post_only_window is no longer used" in line for line in warned)
     assert "[backtest]" not in res_new.stderr
     assert res_old.stdout == res_new.stdout
+    recorded = json.loads((tmp_path / "a" / "run.json").read_text())["settings"]
+    assert recorded["risk"]["leverage"] == 2 and "leverage" not in recorded["backtest"]
 
 
 def test_directional_run_gross_pnl_exceeds_commission(tmp_path: Path) -> None:
