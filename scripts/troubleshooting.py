@@ -281,7 +281,7 @@ ADVICE = {
     "grid file not found": "Check --grid.",
     "cannot read grid file": "Check the grid file's permissions.",
     "unknown settings key": "Use a key of btcn.toml (see Configuration reference).",
-    "and its old name [": "`leverage` is given as `[risk] leverage` and under its old name `[backtest] leverage` with different values: keep `[risk] leverage` only.",
+    "and its old name": "`leverage` is given as `[risk] leverage` and under its old name `[backtest] leverage` with different values: keep `[risk] leverage` only.",
     "is listed twice": "Remove the duplicate value.",
     "fixed": "The value is invalid for that settings key: see the message and the Configuration reference.",
     "grid": "The value is invalid for that settings key: see the message and the Configuration reference.",
