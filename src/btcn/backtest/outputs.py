@@ -25,6 +25,7 @@ import numpy as np
 from btcn.backtest import html
 from btcn.backtest.market import Market
 from btcn.backtest.records import EngineOutput
+from btcn.contracts.tables import CARRY_COLUMNS
 from btcn.core.kpis import Kpis, compute_kpis, drawdown
 from btcn.core.money import dec
 from btcn.data.timeparse import iso_utc
@@ -58,12 +59,15 @@ def _num(x: float) -> float | None:
 
 def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_usdt: float,
                 trades: int, blocked: int, rebalances: int, transfers: int = 0,
-                equity: dict[str, np.ndarray] | None = None) -> dict[str, Any]:  # fmt: skip
+                equity: dict[str, np.ndarray] | None = None, bar_ms: int = 0,
+                market_rate_sum: float = math.nan,
+                funding_recorded: bool = True) -> dict[str, Any]:  # fmt: skip
     """The one row of ``summary.csv`` (columns ``btcn.contracts.tables.SUMMARY_COLUMNS``).
 
     gross PnL = net PnL + fees - funding: what price moves (and slippage) did to the positions.
-    ``min_liq_distance`` and ``max_abs_net_delta_pct_nav`` come from the equity columns (NaN when
-    unknown or the book never held a perp position).
+    ``min_liq_distance`` and ``max_abs_net_delta_nav`` (a fraction) come from the equity columns
+    (NaN when unknown or the book never held a perp position); the carry columns from
+    :func:`carry_summary`.
     """
     min_liq = max_delta = math.nan
     if equity is not None:
@@ -72,8 +76,13 @@ def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_u
             min_liq = float(np.nanmin(liq))
         nd = np.asarray(equity.get("net_delta_pct_nav", []), dtype=np.float64)
         if nd.size and np.isfinite(nd).any():
-            max_delta = float(np.nanmax(np.abs(nd)))
+            max_delta = float(np.nanmax(np.abs(nd))) / 100.0  # the column is in percent
     net = kpis.nav_end - kpis.nav_start
+    carry_cols = (
+        carry_summary(equity, kpis.nav_start, bar_ms, market_rate_sum, funding_recorded)
+        if equity is not None
+        else dict.fromkeys(CARRY_COLUMNS, math.nan)
+    )
     return {
         "start": iso_utc(start_ms),
         "end": iso_utc(end_ms),
@@ -96,8 +105,61 @@ def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_u
         "rebalances": rebalances,
         "transfers": transfers,
         "min_liq_distance": min_liq,
-        "max_abs_net_delta_pct_nav": max_delta,
+        "max_abs_net_delta_nav": max_delta,
+        **carry_cols,
     }
+
+
+def carry_summary(eq: dict[str, np.ndarray], nav_start: float, bar_ms: int,
+                  market_rate_sum: float, funding_recorded: bool = True) -> dict[str, float]:  # fmt: skip
+    """The carry columns of ``summary.csv`` (:mod:`btcn.core.carry`) from the equity columns.
+
+    ``market_rate_sum`` is the sum of the market's funding rates settled in the run; NaN (a run
+    folder written before it was recorded) falls back to the rates the booked funding implies.
+    ``funding_recorded=False`` (a live history: funding lands in the wallets, not in
+    ``funding_usdt``) makes every funding figure NaN; the basis PnL then includes the funding.
+    """
+    from btcn.core.carry import implied_rate_sum, run_carry_kpis
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(eq[name], dtype=np.float64)
+
+    funding = col("funding_usdt")
+    if not math.isfinite(market_rate_sum) and funding_recorded:
+        market_rate_sum = implied_rate_sum(funding, col("short_qty_btc"), col("long_qty_btc"),
+                                           col("price_perp"))  # fmt: skip
+    k = run_carry_kpis(
+        np.asarray(eq["ts_ms"], dtype=np.int64), bar_ms=bar_ms, nav=col("nav_usdt"),
+        nav_start=nav_start, funding_usdt=funding, fees_usdt=col("fees_usdt"),
+        net_delta_btc=col("net_delta_btc"), spot=col("price_spot"), perp=col("price_perp"),
+        short_btc=col("short_qty_btc"), long_btc=col("long_qty_btc"),
+        market_rate_sum=market_rate_sum if funding_recorded else math.nan,
+    )  # fmt: skip
+    out = {name: float(getattr(k, name)) for name in CARRY_COLUMNS}
+    if not funding_recorded:
+        for name in ("funding_apr_on_nav", "carry_capture", "fee_drag"):
+            out[name] = math.nan
+    return out
+
+
+def market_rate_sum(market: Market, first: int, stop: int) -> float:
+    """Σ of the market's funding rates settled at the close of bars ``[first, stop)``."""
+    inside = (market.funding_bar >= first) & (market.funding_bar < stop)
+    return float(np.sum(market.funding_rate[inside])) if market.has_perp else math.nan
+
+
+def upgrade_summary(summary: dict[str, Any], eq: dict[str, np.ndarray], nav_start: float,
+                    bar_ms: int) -> dict[str, Any]:  # fmt: skip
+    """A summary of schema version 1 (run.json of an older btcn) as version 2: the percent column
+    becomes the fraction ``max_abs_net_delta_nav``; the carry columns come from the equity
+    columns (the market's rates implied by the booked funding)."""
+    out = dict(summary)
+    if "max_abs_net_delta_nav" not in out:
+        pct = out.pop("max_abs_net_delta_pct_nav", None)
+        out["max_abs_net_delta_nav"] = pct / 100.0 if isinstance(pct, int | float) else math.nan
+    if any(name not in out for name in CARRY_COLUMNS):
+        out.update(carry_summary(eq, nav_start, bar_ms, math.nan))
+    return out
 
 
 def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResult:
@@ -150,7 +212,8 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
     summary = summary_row(
         kpis, int(eq["ts_ms"][0]), int(eq["ts_ms"][-1]) + market.bar_ms, int(nav.shape[0]),
         turnover_usdt=float(led.turnover_usdt), trades=len(trades), blocked=len(blocked),
-        rebalances=out.rebalances, transfers=out.transfers, equity=eq,
+        rebalances=out.rebalances, transfers=out.transfers, equity=eq, bar_ms=market.bar_ms,
+        market_rate_sum=market_rate_sum(market, out.first, out.stop),
     )  # fmt: skip
     warnings = list(market.warnings)
     for name, count in sorted(out.guardrail_refusals.items()):
@@ -179,13 +242,14 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
 
 
 def _write_summary(path: Path, summary: dict[str, Any]) -> None:
-    from btcn.contracts.tables import SUMMARY_COLUMNS
+    from btcn.contracts.tables import SUMMARY_COLUMNS, SUMMARY_CSV_COLUMNS, SUMMARY_SCHEMA_VERSION
 
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(SUMMARY_COLUMNS)
+        w.writerow(SUMMARY_CSV_COLUMNS)
         # a run folder written by btcn 0.1 lacks the newer columns: they stay empty
-        w.writerow(["" if _num(summary.get(k)) is None else summary[k] for k in SUMMARY_COLUMNS])
+        w.writerow(["" if _num(summary.get(k)) is None else summary[k] for k in SUMMARY_COLUMNS]
+                   + [SUMMARY_SCHEMA_VERSION])  # fmt: skip
 
 
 def _write_blocked(path: Path, blocked: list[dict[str, Any]]) -> None:
@@ -333,7 +397,8 @@ def load_run(run_dir: Path) -> RunResult:
         {**b, "bar_index": int(np.searchsorted(opens, int(b["ts_ms"]) - bar_ms))}
         for b in meta.get("blocked_trades", [])
     ]
-    summary = dict(meta.get("summary", {}))
+    summary = upgrade_summary(dict(meta.get("summary", {})), eq,
+                              float(meta["initial_nav_usdt"]), bar_ms)  # fmt: skip
     kpis = compute_kpis(eq["ts_ms"], eq["nav_usdt"], bar_ms=bar_ms, nav_start=float(meta["initial_nav_usdt"]),
                         fees_usdt=float(np.sum(eq["fees_usdt"])), funding_usdt=float(np.sum(eq["funding_usdt"])))  # fmt: skip
     return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
