@@ -287,8 +287,60 @@ def _write_parquet(folder: Path, res: RunResult) -> None:
 
 
 def _html_title(meta: dict[str, Any], summary: dict[str, Any]) -> str:
-    return (f"btcn backtest {summary['start']} → {summary['end']}: ROI {summary['roi']:.2%}, "
-            f"Sharpe {summary['sharpe']:.2f}, max DD {summary['max_drawdown']:.2%}")  # fmt: skip
+    """The page title: the carry first (what the book earned, cost and yields), then the
+    generic KPIs, every Sharpe labelled with its window."""
+
+    def pct(key: str) -> str:
+        v = summary.get(key)
+        return f"{v:.2%}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
+
+    def usdt(key: str) -> str:
+        v = summary.get(key)
+        return f"{v:+,.0f}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
+
+    sharpe = summary.get("sharpe")
+    sharpe_s = (
+        f"{sharpe:.2f}" if isinstance(sharpe, int | float) and math.isfinite(sharpe) else "n/a"
+    )
+    kind = "live history" if meta.get("source") == "live-history" else "backtest"
+    fees = summary.get("fees_usdt")
+    neg_fees = -fees if isinstance(fees, int | float) else math.nan
+    return (f"btcn {kind} {summary['start']} → {summary['end']} on {summary.get('nav_start', 0):,.0f}"
+            f" USDT: funding {usdt('funding_usdt')}, fees {neg_fees:+,.0f}, price "
+            f"{usdt('price_pnl_usdt')}, basis {usdt('basis_pnl_usdt')}<br>funding APR on NAV "
+            f"{pct('funding_apr_on_nav')} (market {pct('funding_rate_apr')}, hedged "
+            f"{pct('hedged_fraction')}, capture {pct('carry_capture')}), net APR "
+            f"{pct('net_apr_on_nav')}; Sharpe (run) {sharpe_s}, max DD {pct('max_drawdown')}, "
+            f"min liquidation distance {pct('min_liq_distance')}")  # fmt: skip
+
+
+def _html_context(meta: dict[str, Any], nav_start: float) -> html.Context:
+    """The bands of equity.html from the run's settings (run.json), else today's defaults."""
+    from btcn.runtime.settings import RiskSettings, StrategySettings
+
+    cfg = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    defaults = {"strategy": StrategySettings(), "risk": RiskSettings()}
+
+    def setting(section: str, key: str) -> float:
+        value = (cfg.get(section) or {}).get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return float(getattr(defaults[section], key))
+
+    return html.Context(
+        targets=tuple(meta["targets"]),  # type: ignore[arg-type]
+        nav_start=nav_start,
+        bar_ms=int(meta.get("bar_ms") or 0),
+        max_delta_drift=setting("strategy", "max_delta_drift"),
+        min_liq_distance=setting("risk", "min_liquidation_distance"),
+        margin_target=1.0 + setting("risk", "margin_buffer"),
+    )
+
+
+def _write_html(path: Path, res: RunResult) -> None:
+    ctx = _html_context(res.meta, res.kpis.nav_start)
+    html.write_equity_html(path, res.equity, res.trades, res.blocked, ctx,
+                           _html_title(res.meta, res.summary))  # fmt: skip
 
 
 RUN_FILES = (SUMMARY, EQUITY_HTML, BLOCKED, EXECUTED, OPEN_POSITIONS, EQUITY_PARQUET,
@@ -337,8 +389,7 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
             raise InvalidInputError(f"run.json: {exc}") from None
         (tmp / RUN_JSON).write_text(text + "\n", encoding="utf-8")
         _write_parquet(tmp, res)
-        html.write_equity_html(tmp / EQUITY_HTML, res.equity, res.trades, res.blocked,
-                               tuple(res.meta["targets"]), _html_title(res.meta, res.summary))  # fmt: skip
+        _write_html(tmp / EQUITY_HTML, res)
 
 
 def load_run(run_dir: Path) -> RunResult:
@@ -432,7 +483,6 @@ def regenerate(run_dir: Path, *, force: bool = False, into: Path | None = None) 
         written.append(BLOCKED)
     if force or not (run_dir / EQUITY_HTML).exists():
         with dest(EQUITY_HTML) as tmp:
-            html.write_equity_html(tmp, res.equity, res.trades, res.blocked, tuple(res.meta["targets"]),
-                                   _html_title(res.meta, res.summary))  # fmt: skip
+            _write_html(tmp, res)
         written.append(EQUITY_HTML)
     return written
