@@ -137,3 +137,13 @@ def test_a_long_run_is_thinned() -> None:
     n = 28 * 30 * 288
     fig = figure(_equity(n), [], [], CTX, "t")
     assert len(fig["cols"]["x"]) <= 2 * MAX_BUCKETS + 2
+
+
+def test_extremes_keep_their_order_and_empty_buckets_are_null() -> None:
+    ts = np.arange(8, dtype=np.int64) * BAR
+    v = np.array([0.0, 5.0, -5.0, 1.0, np.nan, np.nan, np.nan, np.nan])
+    p = decimate.plan(ts, BAR, 2)  # two buckets of four bars
+    out = decimate.extreme(p, v)
+    assert out[:2].tolist() == [5.0, -5.0]  # the maximum came first
+    assert np.isnan(out[2:]).all()
+    assert decimate.extreme(p, -v)[:2].tolist() == [-5.0, 5.0]

@@ -93,21 +93,26 @@ def extreme(p: Plan, values: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     if p.step == 1:
         return level(p, v)
-    lo = np.full(p.first.shape[0], np.nan)
-    hi = np.full(p.first.shape[0], np.nan)
-    lo_at = np.zeros(p.first.shape[0], dtype=np.int64)
-    hi_at = np.zeros(p.first.shape[0], dtype=np.int64)
+    # the buckets partition the bars in order: reduce each one at once
     finite = np.isfinite(v)
-    for i, (a, b) in enumerate(zip(p.first, p.last + 1, strict=True)):
-        seg = v[a:b]
-        ok = finite[a:b]
-        if not ok.any():
-            continue
-        masked_lo = np.where(ok, seg, np.inf)
-        masked_hi = np.where(ok, seg, -np.inf)
-        lo_at[i], hi_at[i] = int(np.argmin(masked_lo)), int(np.argmax(masked_hi))
-        lo[i], hi[i] = seg[lo_at[i]], seg[hi_at[i]]
+    lo_v = np.where(finite, v, np.inf)
+    hi_v = np.where(finite, v, -np.inf)
+    lo = np.minimum.reduceat(lo_v, p.first)
+    hi = np.maximum.reduceat(hi_v, p.first)
+    bucket = np.repeat(np.arange(p.first.shape[0]), p.last - p.first + 1)
+    lo_at = _first_where(lo_v == lo[bucket], bucket)
+    hi_at = _first_where(hi_v == hi[bucket], bucket)
+    empty = ~np.isfinite(lo)
+    lo[empty] = np.nan
+    hi[empty] = np.nan
     first_is_lo = lo_at <= hi_at
     a = np.where(first_is_lo, lo, hi)
     b = np.where(first_is_lo, hi, lo)
     return _interleave(p, a, b, np.nan)
+
+
+def _first_where(mask: npt.NDArray[np.bool_], bucket: I64) -> I64:
+    """Per bucket, the first bar where ``mask`` holds (every bucket has one)."""
+    idx = np.flatnonzero(mask)
+    _, first = np.unique(bucket[idx], return_index=True)
+    return idx[first]
