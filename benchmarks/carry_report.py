@@ -6,15 +6,14 @@ those files each time), the size of equity.html, its load time in headless Chrom
 start to the end of the load event: parsing plotly.js and drawing every panel happen inside it),
 the panels drawn and the console errors; and the floor: a page holding only the inlined
 plotly.js and one empty plot (what any self-contained plotly page weighs and costs to load).
-``--src OTHER/src`` runs the same with another source
-tree (e.g. ``git archive`` of an earlier commit) for a before/after comparison.
+``--src OTHER/src`` measures another source
+tree; ``--before OTHER/src`` measures a second tree interleaved with the first, run by run (the
+machine is shared: interleaving keeps the comparison fair), each on its own 28-month backtest
+(2023-10-01 .. 2026-02-18, April 2025 missing, default settings).
 
-Usage:
-  .venv/bin/python benchmarks/carry_report.py [--data ../shared/data/real] [--run DIR]
-      [--src PATH] [--repeat 5]
-
-Without ``--run`` the 28-month backtest (2023-10-01 .. 2026-02-18, April 2025 missing, default
-settings) is run first into a temporary folder with the chosen source tree.
+Usage (before/after, e.g. the tree of an earlier commit from ``git archive``):
+  git archive 8deea62 src | tar -x -C /tmp/base
+  .venv/bin/python benchmarks/carry_report.py --before /tmp/base/src --repeat 9
 """
 
 from __future__ import annotations
@@ -64,67 +63,72 @@ def floor_page(tmp: Path) -> Path:
     return page
 
 
+def measure(run: Path, src: Path | None, tmp: Path, tag: str, chromium: str | None) -> dict:
+    copy = tmp / f"copy-{tag}"
+    shutil.copytree(run, copy)
+    for name in REPORTS:
+        (copy / name).unlink(missing_ok=True)
+    out = {"report_s": btcn(src, "report", "--run", str(copy))}
+    html = copy / "equity.html"
+    out["size"] = html.stat().st_size
+    if chromium:
+        page = render(chromium, html.as_uri(), tmp / f"profile-{tag}",
+                      selector=".js-plotly-plot .cartesianlayer .subplot", width=1400,
+                      height=1600, timeout_s=120)  # fmt: skip
+        out.update(load_ms=page.load_ms, panels=page.selector_count,
+                   errors=len(page.console_errors + page.exceptions),
+                   drawn=non_background_fraction(page.png)[0])  # fmt: skip
+    shutil.rmtree(copy)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real")
-    ap.add_argument("--run", type=Path)
-    ap.add_argument("--src", type=Path)
+    ap.add_argument("--src", type=Path, help="source tree to measure (default: this checkout)")
+    ap.add_argument("--before", type=Path, help="a second source tree, measured interleaved")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     chromium = shutil.which("chromium")
+    trees = {"after": args.src} if args.before is None else {"before": args.before,
+                                                              "after": args.src}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="btcn-carry-") as tmp_s:
         tmp = Path(tmp_s)
-        run = args.run
-        if run is None:
-            run = tmp / "run28"
-            backtest(args.data, run, args.src)
-        report_s, load_ms, size, panels, errors, drawn = [], [], 0, 0, [], 0.0
+        runs = {}
+        for name, src in trees.items():  # each tree's own 28-month backtest
+            runs[name] = tmp / f"run-{name}"
+            backtest(args.data, runs[name], src)
+        results: dict[str, list[dict]] = {name: [] for name in trees}
         for i in range(args.repeat):
-            copy = tmp / f"copy{i}"
-            shutil.copytree(run, copy)
-            for name in REPORTS:
-                (copy / name).unlink(missing_ok=True)
-            report_s.append(btcn(args.src, "report", "--run", str(copy)))
-            html = copy / "equity.html"
-            size = html.stat().st_size
-            if chromium:
-                page = render(chromium, html.as_uri(), tmp / f"profile{i}",
-                              selector=".js-plotly-plot .cartesianlayer .subplot", width=1400,
-                              height=1600, timeout_s=120)  # fmt: skip
-                load_ms.append(page.load_ms)
-                panels = page.selector_count
-                errors = page.console_errors + page.exceptions
-                drawn = non_background_fraction(page.png)[0]
-            shutil.rmtree(copy)
-        floor_ms: list[float] = []
+            order = list(trees) if i % 2 == 0 else list(reversed(trees))
+            for name in order:
+                results[name].append(measure(runs[name], trees[name], tmp, f"{name}{i}", chromium))
         floor = floor_page(tmp)
-        if chromium:
-            for i in range(args.repeat):
-                page = render(chromium, floor.as_uri(), tmp / f"fprofile{i}",
-                              selector=".js-plotly-plot .cartesianlayer .subplot", timeout_s=120)  # fmt: skip
-                floor_ms.append(page.load_ms)
+        floor_ms = [render(chromium, floor.as_uri(), tmp / f"fprofile{i}",
+                           selector=".js-plotly-plot .cartesianlayer .subplot").load_ms
+                    for i in range(args.repeat)] if chromium else []  # fmt: skip
         floor_size = floor.stat().st_size
-    print(f"source: {args.src or 'this checkout'}; run: {args.run or '28-month backtest'}")
-    print(
-        f"btcn report (regenerate 3 reports + digest), median of {args.repeat}: "
-        f"{statistics.median(report_s):.2f} s  (all: {', '.join(f'{x:.2f}' for x in report_s)})"
-    )
-    print(f"equity.html: {size:,} bytes ({size / 2**20:.2f} MiB)")
-    if load_ms:
+    med = statistics.median
+    for name, rs in results.items():
+        src = trees[name] or "this checkout"
+        rep = [r["report_s"] for r in rs]
         print(
-            f"Chromium load (navigation start -> load event end), median: "
-            f"{statistics.median(load_ms):,.0f} ms  (all: {', '.join(f'{x:.0f}' for x in load_ms)})"
+            f"[{name}: {src}] btcn report (3 reports + digest) median of {len(rs)}: "
+            f"{med(rep):.2f} s (all: {', '.join(f'{x:.2f}' for x in rep)}); equity.html "
+            f"{rs[-1]['size']:,} bytes ({rs[-1]['size'] / 2**20:.2f} MiB)"
         )
+        if chromium:
+            load = [r["load_ms"] for r in rs]
+            print(
+                f"[{name}] Chromium load median {med(load):,.0f} ms (all: "
+                f"{', '.join(f'{x:.0f}' for x in load)}); subplots {rs[-1]['panels']}; console "
+                f"errors {sum(r['errors'] for r in rs)}; drawn pixels {rs[-1]['drawn']:.1%}"
+            )
+    if floor_ms:
         print(
-            f"subplots drawn: {panels}; console errors: {len(errors)}; "
-            f"non-background pixels: {drawn:.1%}"
+            f"floor (plotly.js + one empty plot): {floor_size:,} bytes, Chromium load median "
+            f"{med(floor_ms):,.0f} ms"
         )
-        print(
-            f"floor (plotly.js + one empty plot): {floor_size:,} bytes, load median "
-            f"{statistics.median(floor_ms):,.0f} ms"
-        )
-    else:
-        print("chromium not installed: no load time")
 
 
 if __name__ == "__main__":

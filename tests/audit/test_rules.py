@@ -30,7 +30,8 @@ def test_signal_gating_proposes_a_signal_change_not_a_cooldown() -> None:
     p = propose(SHARPE, CUR, {}, gated)
     assert p.rule == "signal_gating" and p.setting == "strategy.signal_max_age"
     assert (p.current, p.suggested) == ("1d", "12h")
-    assert "40 of 140 orders" in p.evidence and "cooldown" not in p.setting
+    assert "40 order proposals blocked by the signal against 100 fills" in p.evidence
+    assert "cooldown" not in p.setting
     # the same Sharpe drift without gating and with a high fee drag: the band, then the cooldown
     assert propose(SHARPE, CUR, {}, _facts(fees_usdt=400.0)).rule == "fee_drag_band"
     assert propose(SHARPE, CUR, {}, CALM).rule == "sharpe_cooldown"

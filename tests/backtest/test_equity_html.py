@@ -147,3 +147,16 @@ def test_extremes_keep_their_order_and_empty_buckets_are_null() -> None:
     assert out[:2].tolist() == [5.0, -5.0]  # the maximum came first
     assert np.isnan(out[2:]).all()
     assert decimate.extreme(p, -v)[:2].tolist() == [-5.0, 5.0]
+
+
+def test_a_blocked_order_recurring_decision_after_decision_is_one_marker() -> None:
+    def blocked(bar: int, leg: str = "BTC_PERP_SHORT") -> dict:
+        return {"ts_ms": 1_700_000_000_000 + bar * BAR, "bar_index": bar, "leg": leg,
+                "action": "OPEN_SHORT", "rule": "short_blocked", "signal": "LONG",
+                "notional_usdt": 100.0 + bar}  # fmt: skip
+
+    rows = [blocked(b) for b in range(10, 60)] + [blocked(200)] + [blocked(20, "BTC_SPOT")]
+    fig = figure(_equity(300), [], rows, CTX, "t")
+    (trace,) = [t for t in fig["data"] if t["name"].startswith("blocked")]
+    assert len(trace["x"]) == 3
+    assert "50 time(s) over 4.1 h" in trace["text"][0] and trace["y"][0] == 159.0

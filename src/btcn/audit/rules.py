@@ -49,7 +49,7 @@ class Facts:
 
     days: float = math.nan
     orders: int = 0  # fills
-    blocked_orders: int = 0  # orders the signal blocked
+    blocked_orders: int = 0  # order proposals the signal blocked (one per decision it recurs in)
     taker_share: float = math.nan
     rebalances: int = 0
     funding_usdt: float = math.nan
@@ -110,8 +110,8 @@ def _signal(c: Any, cur: dict[str, Any], f: Facts) -> Change:
         f"the signal held the book off target: shorten how long a signal stays in force from "
         f"{format_duration_ms(age)} to {format_duration_ms(new)}, or review the signal source; "
         "a longer cooldown would not help (the orders were blocked, not too frequent)",
-        f"{f.blocked_orders} of {f.orders + f.blocked_orders} orders "
-        f"({_pct(f.blocked_share)}) blocked by the signal",
+        f"{f.blocked_orders} order proposals blocked by the signal against {f.orders} fills "
+        f"({_pct(f.blocked_share)} of all)",
     )  # fmt: skip
 
 

@@ -12,7 +12,8 @@ Panels, top to bottom, each titled with what it answers:
 6. each leg's drift from its target with the threshold band;
 7. one marker per rebalance (fills within two bars of each other): triangle up when the book
    bought spot, down when it sold, filled when every fill was maker, open when one was taker, the
-   traded notional on a log axis and the orders in the hover; blocked orders as grey crosses.
+   traded notional on a log axis and the orders in the hover; blocked orders as grey crosses, one
+   per episode (the same order blocked decision after decision).
 
 Long runs are thinned by :mod:`btcn.backtest.decimate` to at most ``MAX_BUCKETS`` buckets (two
 rows each; spikes kept), data gaps are drawn as gaps. Every series is stored once in ``cols`` and
@@ -39,6 +40,7 @@ from btcn.core.carry import attribution
 MAX_BUCKETS = 1500
 REBALANCE_GAP_BARS = 1  # fills at most this many bars after a group's first fill join it
 HOVER_ORDERS = 6  # orders listed in a rebalance's hover text
+BLOCKED_GAP_BARS = 12  # a blocked order seen again within an hour of 5 m bars: the same episode
 
 
 @dataclass(frozen=True)
@@ -128,16 +130,36 @@ def _rebalance_traces(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _blocked_episodes(blocked: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A blocked order recurs at every decision while the signal holds: one episode per run of
+    the same (leg, action, rule, signal) with at most ``BLOCKED_GAP_BARS`` bars between two."""
+    open_: dict[tuple, list[dict[str, Any]]] = {}
+    episodes: list[list[dict[str, Any]]] = []
+    for b in sorted(blocked, key=lambda b: b["ts_ms"]):
+        key = (b["leg"], b["action"], b["rule"], b["signal"])
+        ep = open_.get(key)
+        if ep is not None and b["bar_index"] - ep[-1]["bar_index"] <= BLOCKED_GAP_BARS:
+            ep.append(b)
+            continue
+        open_[key] = [b]
+        episodes.append(open_[key])
+    return episodes
+
+
 def _blocked_trace(blocked: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not blocked:
         return []
-    return [{"type": "scatter", "mode": "markers", "name": "blocked by a signal",
-             "x": [int(b["ts_ms"]) for b in blocked],
-             "y": [round(max(float(b.get("notional_usdt") or 0.0), 1e-9), 2) for b in blocked],
-             "text": [f"blocked {b['leg']} {b['action']} ({b['rule']}, signal {b['signal']})"
-                      for b in blocked],
-             "hoverinfo": "text+x", "xaxis": "x", "yaxis": "y7",
-             "marker": {"symbol": "x-thin-open", "size": 7, "color": "#7f7f7f",
+    x, y, text = [], [], []
+    for ep in _blocked_episodes(blocked):
+        first, last = ep[0], ep[-1]
+        hours = (last["ts_ms"] - first["ts_ms"]) / 3_600_000
+        x.append(int(first["ts_ms"]))
+        y.append(round(max([float(b.get("notional_usdt") or 0.0) for b in ep] + [1e-9]), 2))
+        text.append(f"blocked {first['leg']} {first['action']} ({first['rule']}, signal "
+                    f"{first['signal']}): {len(ep)} time(s) over {hours:.1f} h")  # fmt: skip
+    return [{"type": "scatter", "mode": "markers", "name": "blocked by a signal (one per episode)",
+             "x": x, "y": y, "text": text, "hoverinfo": "text+x", "xaxis": "x", "yaxis": "y7",
+             "marker": {"symbol": "x-thin-open", "size": 8, "color": "#7f7f7f",
                         "line": {"width": 1.5}}}]  # fmt: skip
 
 
