@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,15 @@ import numpy as np
 from btcn.backtest import html
 from btcn.backtest.market import Market
 from btcn.backtest.records import EngineOutput
-from btcn.contracts.tables import CARRY_COLUMNS
+from btcn.backtest.summary import (
+    html_context,
+    html_title,
+    json_number,
+    market_rate_sum,
+    summary_row,
+    upgrade_summary,
+    write_summary,
+)
 from btcn.core.kpis import Kpis, compute_kpis, drawdown
 from btcn.core.money import dec
 from btcn.data.timeparse import iso_utc
@@ -51,115 +58,6 @@ class RunResult:
     blocked: list[dict[str, Any]]
     open_positions: list[dict[str, Any]]
     meta: dict[str, Any]
-
-
-def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
-
-
-def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_usdt: float,
-                trades: int, blocked: int, rebalances: int, transfers: int = 0,
-                equity: dict[str, np.ndarray] | None = None, bar_ms: int = 0,
-                market_rate_sum: float = math.nan,
-                funding_recorded: bool = True) -> dict[str, Any]:  # fmt: skip
-    """The one row of ``summary.csv`` (columns ``btcn.contracts.tables.SUMMARY_COLUMNS``).
-
-    gross PnL = net PnL + fees - funding: what price moves (and slippage) did to the positions.
-    ``min_liq_distance`` and ``max_abs_net_delta_nav`` (a fraction) come from the equity columns
-    (NaN when unknown or the book never held a perp position); the carry columns from
-    :func:`carry_summary`.
-    """
-    min_liq = max_delta = math.nan
-    if equity is not None:
-        liq = np.asarray(equity.get("liq_distance", []), dtype=np.float64)
-        if liq.size and np.isfinite(liq).any():
-            min_liq = float(np.nanmin(liq))
-        nd = np.asarray(equity.get("net_delta_pct_nav", []), dtype=np.float64)
-        if nd.size and np.isfinite(nd).any():
-            max_delta = float(np.nanmax(np.abs(nd))) / 100.0  # the column is in percent
-    net = kpis.nav_end - kpis.nav_start
-    carry_cols = (
-        carry_summary(equity, kpis.nav_start, bar_ms, market_rate_sum, funding_recorded)
-        if equity is not None
-        else dict.fromkeys(CARRY_COLUMNS, math.nan)
-    )
-    return {
-        "start": iso_utc(start_ms),
-        "end": iso_utc(end_ms),
-        "bars": bars,
-        "nav_start": kpis.nav_start,
-        "nav_end": kpis.nav_end,
-        "roi": kpis.roi,
-        "cagr": kpis.cagr,
-        "sharpe": kpis.sharpe,
-        "sortino": kpis.sortino,
-        "max_drawdown": kpis.max_drawdown,
-        "fees_usdt": kpis.fees_usdt,
-        "fees_per_nav_per_day": kpis.fees_per_nav_per_day,
-        "funding_usdt": kpis.funding_usdt,
-        "gross_pnl_usdt": net + kpis.fees_usdt - kpis.funding_usdt,
-        "net_pnl_usdt": net,
-        "turnover_usdt": turnover_usdt,
-        "trades": trades,
-        "blocked_trades": blocked,
-        "rebalances": rebalances,
-        "transfers": transfers,
-        "min_liq_distance": min_liq,
-        "max_abs_net_delta_nav": max_delta,
-        **carry_cols,
-    }
-
-
-def carry_summary(eq: dict[str, np.ndarray], nav_start: float, bar_ms: int,
-                  market_rate_sum: float, funding_recorded: bool = True) -> dict[str, float]:  # fmt: skip
-    """The carry columns of ``summary.csv`` (:mod:`btcn.core.carry`) from the equity columns.
-
-    ``market_rate_sum`` is the sum of the market's funding rates settled in the run; NaN (a run
-    folder written before it was recorded) falls back to the rates the booked funding implies.
-    ``funding_recorded=False`` (a live history: funding lands in the wallets, not in
-    ``funding_usdt``) makes every funding figure NaN; the basis PnL then includes the funding.
-    """
-    from btcn.core.carry import implied_rate_sum, run_carry_kpis
-
-    def col(name: str) -> np.ndarray:
-        return np.asarray(eq[name], dtype=np.float64)
-
-    funding = col("funding_usdt")
-    if not math.isfinite(market_rate_sum) and funding_recorded:
-        market_rate_sum = implied_rate_sum(funding, col("short_qty_btc"), col("long_qty_btc"),
-                                           col("price_perp"))  # fmt: skip
-    k = run_carry_kpis(
-        np.asarray(eq["ts_ms"], dtype=np.int64), bar_ms=bar_ms, nav=col("nav_usdt"),
-        nav_start=nav_start, funding_usdt=funding, fees_usdt=col("fees_usdt"),
-        net_delta_btc=col("net_delta_btc"), spot=col("price_spot"), perp=col("price_perp"),
-        short_btc=col("short_qty_btc"), long_btc=col("long_qty_btc"),
-        market_rate_sum=market_rate_sum if funding_recorded else math.nan,
-    )  # fmt: skip
-    out = {name: float(getattr(k, name)) for name in CARRY_COLUMNS}
-    if not funding_recorded:
-        for name in ("funding_apr_on_nav", "carry_capture", "fee_drag"):
-            out[name] = math.nan
-    return out
-
-
-def market_rate_sum(market: Market, first: int, stop: int) -> float:
-    """Σ of the market's funding rates settled at the close of bars ``[first, stop)``."""
-    inside = (market.funding_bar >= first) & (market.funding_bar < stop)
-    return float(np.sum(market.funding_rate[inside])) if market.has_perp else math.nan
-
-
-def upgrade_summary(summary: dict[str, Any], eq: dict[str, np.ndarray], nav_start: float,
-                    bar_ms: int) -> dict[str, Any]:  # fmt: skip
-    """A summary of schema version 1 (run.json of an older btcn) as version 2: the percent column
-    becomes the fraction ``max_abs_net_delta_nav``; the carry columns come from the equity
-    columns (the market's rates implied by the booked funding)."""
-    out = dict(summary)
-    if "max_abs_net_delta_nav" not in out:
-        pct = out.pop("max_abs_net_delta_pct_nav", None)
-        out["max_abs_net_delta_nav"] = pct / 100.0 if isinstance(pct, int | float) else math.nan
-    if any(name not in out for name in CARRY_COLUMNS):
-        out.update(carry_summary(eq, nav_start, bar_ms, math.nan))
-    return out
 
 
 def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResult:
@@ -241,15 +139,10 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
     return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
 
 
-def _write_summary(path: Path, summary: dict[str, Any]) -> None:
-    from btcn.contracts.tables import SUMMARY_COLUMNS, SUMMARY_CSV_COLUMNS, SUMMARY_SCHEMA_VERSION
-
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(SUMMARY_CSV_COLUMNS)
-        # a run folder written by btcn 0.1 lacks the newer columns: they stay empty
-        w.writerow(["" if _num(summary.get(k)) is None else summary[k] for k in SUMMARY_COLUMNS]
-                   + [SUMMARY_SCHEMA_VERSION])  # fmt: skip
+def _write_html(path: Path, res: RunResult) -> None:
+    ctx = html_context(res.meta, res.kpis.nav_start)
+    html.write_equity_html(path, res.equity, res.trades, res.blocked, ctx,
+                           html_title(res.meta, res.summary))  # fmt: skip
 
 
 def _write_blocked(path: Path, blocked: list[dict[str, Any]]) -> None:
@@ -286,63 +179,6 @@ def _write_parquet(folder: Path, res: RunResult) -> None:
     pq.write_table(table, folder / TRADES_PARQUET)
 
 
-def _html_title(meta: dict[str, Any], summary: dict[str, Any]) -> str:
-    """The page title: the carry first (what the book earned, cost and yields), then the
-    generic KPIs, every Sharpe labelled with its window."""
-
-    def pct(key: str) -> str:
-        v = summary.get(key)
-        return f"{v:.2%}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
-
-    def usdt(key: str) -> str:
-        v = summary.get(key)
-        return f"{v:+,.0f}" if isinstance(v, int | float) and math.isfinite(v) else "n/a"
-
-    sharpe = summary.get("sharpe")
-    sharpe_s = (
-        f"{sharpe:.2f}" if isinstance(sharpe, int | float) and math.isfinite(sharpe) else "n/a"
-    )
-    kind = "live history" if meta.get("source") == "live-history" else "backtest"
-    fees = summary.get("fees_usdt")
-    neg_fees = -fees if isinstance(fees, int | float) else math.nan
-    return (f"btcn {kind} {summary['start']} → {summary['end']} on {summary.get('nav_start', 0):,.0f}"
-            f" USDT: funding {usdt('funding_usdt')}, fees {neg_fees:+,.0f}, price "
-            f"{usdt('price_pnl_usdt')}, basis {usdt('basis_pnl_usdt')}<br>funding APR on NAV "
-            f"{pct('funding_apr_on_nav')} (market {pct('funding_rate_apr')}, hedged "
-            f"{pct('hedged_fraction')}, capture {pct('carry_capture')}), net APR "
-            f"{pct('net_apr_on_nav')}; Sharpe (run) {sharpe_s}, max DD {pct('max_drawdown')}, "
-            f"min liquidation distance {pct('min_liq_distance')}")  # fmt: skip
-
-
-def _html_context(meta: dict[str, Any], nav_start: float) -> html.Context:
-    """The bands of equity.html from the run's settings (run.json), else today's defaults."""
-    from btcn.runtime.settings import RiskSettings, StrategySettings
-
-    cfg = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
-    defaults = {"strategy": StrategySettings(), "risk": RiskSettings()}
-
-    def setting(section: str, key: str) -> float:
-        value = (cfg.get(section) or {}).get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        return float(getattr(defaults[section], key))
-
-    return html.Context(
-        targets=tuple(meta["targets"]),  # type: ignore[arg-type]
-        nav_start=nav_start,
-        bar_ms=int(meta.get("bar_ms") or 0),
-        max_delta_drift=setting("strategy", "max_delta_drift"),
-        min_liq_distance=setting("risk", "min_liquidation_distance"),
-        margin_target=1.0 + setting("risk", "margin_buffer"),
-    )
-
-
-def _write_html(path: Path, res: RunResult) -> None:
-    ctx = _html_context(res.meta, res.kpis.nav_start)
-    html.write_equity_html(path, res.equity, res.trades, res.blocked, ctx,
-                           _html_title(res.meta, res.summary))  # fmt: skip
-
-
 RUN_FILES = (SUMMARY, EQUITY_HTML, BLOCKED, EXECUTED, OPEN_POSITIONS, EQUITY_PARQUET,
              TRADES_PARQUET, RUN_JSON)  # fmt: skip
 
@@ -373,7 +209,7 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
     out_dir = Path(out_dir)
     refuse_foreign(out_dir, is_run_folder, "a btcn run folder", force=force)
     with commit_folder(out_dir, keep=keep) as tmp:
-        _write_summary(tmp / SUMMARY, res.summary)
+        write_summary(tmp / SUMMARY, res.summary)
         _write_blocked(tmp / BLOCKED, res.blocked)
         (tmp / EXECUTED).write_text(
             json.dumps(_trade_rows(res.trades), indent=1) + "\n", encoding="utf-8"
@@ -382,7 +218,7 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
             json.dumps(res.open_positions, indent=1) + "\n", encoding="utf-8"
         )
         meta = {"kind": "backtest_run", "schema_version": RUN_SCHEMA_VERSION, **res.meta,
-                "summary": {k: _num(v) for k, v in res.summary.items()}}  # fmt: skip
+                "summary": {k: json_number(v) for k, v in res.summary.items()}}  # fmt: skip
         try:
             text = json.dumps(meta, indent=1, allow_nan=False)
         except ValueError as exc:  # a setting or result that is not a finite number
@@ -475,7 +311,7 @@ def regenerate(run_dir: Path, *, force: bool = False, into: Path | None = None) 
 
     if force or not (run_dir / SUMMARY).exists():
         with dest(SUMMARY) as tmp:
-            _write_summary(tmp, res.summary)
+            write_summary(tmp, res.summary)
         written.append(SUMMARY)
     if force or not (run_dir / BLOCKED).exists():
         with dest(BLOCKED) as tmp:
