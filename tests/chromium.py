@@ -28,6 +28,7 @@ class PageResult:
     requests: list[str] = field(default_factory=list)
     selector_count: int = 0
     png: bytes = b""
+    load_ms: float = 0.0  # navigation start to the end of the load event (inline scripts ran)
 
 
 class Cdp:
@@ -123,6 +124,12 @@ def render(chromium: str, url: str, profile: Path, *, selector: str, width: int 
         cdp.ws.settimeout(left_ms / 1000 + 10)
         res = cdp.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
         result.selector_count = int(res.get("result", {}).get("value") or 0)
+        nav = cdp.call(
+            "Runtime.evaluate",
+            returnByValue=True,
+            expression="performance.getEntriesByType('navigation')[0].loadEventEnd",
+        )
+        result.load_ms = float(nav.get("result", {}).get("value") or 0.0)
         shot = cdp.call("Page.captureScreenshot", format="png")
         result.png = base64.b64decode(shot["data"])
         for ev in cdp.events:
