@@ -63,7 +63,7 @@ def test_margin_transfer_goes_before_the_orders(run: Runner, gate: FakeGate) -> 
     again = run(plan)
     assert again.status == "already_executed" and len(gate.transfers) == 1
     raw = report.model_dump(mode="json")
-    assert raw["schema_version"] == 2 and raw["transfers"][0]["from"] == "spot"
+    assert raw["schema_version"] == 3 and raw["transfers"][0]["from"] == "spot"
 
 
 def test_amount_is_capped_to_what_the_source_has(run: Runner, gate: FakeGate) -> None:

@@ -217,7 +217,7 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
         filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
         fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]
         market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
-        status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
+        status=status, fills=fills, detail="; ".join(detail), purpose=run.purpose,  # type: ignore[arg-type]
     )  # fmt: skip
 
 

@@ -1,0 +1,181 @@
+"""Compensating orders never open what the plan closes; the report is the venue's, order by order.
+
+The held-out trial of issue 16: a plan BUYs spot, CLOSE_LONGs the whole long and CLOSE_SHORTs part
+of the short; the perp PostOnly orders fill at once, the spot IOC is refused
+``BALANCE_NOT_ENOUGH``. btcn used to compensate with an OPEN_LONG (``…-lc-m``, not reduce-only)
+on the long whose target is zero, and the report claimed BTC_PERP_LONG filled 166.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+from typer.testing import CliRunner
+
+from btcn.cli.app import app
+from btcn.cli.render import execution_table
+from btcn.contracts import Action, ExecutionReport, Leg, dump_json, parse_artifact
+from btcn.core.legs import delta_sign
+from btcn.errors import InvalidInputError
+from btcn.exchange.live.compensate import PerpSide, compensation_choices, contracts_for
+from tests.exchange.live_support import D, Runner, hedged_plan, spot_buy
+from tests.fakes import FakeGate, FakeServer
+from tests.helpers import VirtualClock, make_plan, order
+
+
+@pytest.fixture
+def run(server: FakeServer, vclock: VirtualClock, tmp_path: Path) -> Runner:
+    return Runner(server, vclock, tmp_path / "state.db")
+
+
+def venue_position_change(gate: FakeGate, side: str) -> Decimal:
+    """Contracts the venue's trade history added to one side of the hedge-mode position."""
+    total = D(0)
+    for o in gate.orders.values():
+        if o.market != "futures" or o.filled == 0:
+            continue
+        pos_side = ("short" if o.side == "buy" else "long") if o.reduce_only else (
+            "long" if o.side == "buy" else "short"
+        )  # fmt: skip
+        if pos_side == side:
+            total += -o.filled if o.reduce_only else o.filled
+    return total
+
+
+def report_position_change(report: ExecutionReport, leg: Leg) -> Decimal:
+    total = D(0)
+    for o in report.orders:
+        if o.leg is leg:
+            sign = 1 if o.action.value.startswith("OPEN") else -1
+            total += sign * o.filled_qty_venue
+    return total
+
+
+def test_refused_spot_buy_is_compensated_on_the_short_never_by_reopening_the_long(
+    run: Runner, gate: FakeGate
+) -> None:
+    gate.spot["BTC"] = [D("0.075"), D(0)]
+    gate.pos["long"] = [D(250), D(100000)]
+    gate.pos["short"] = [D(1000), D(100000)]
+    gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}  # the perp PostOnly fill at once
+    gate.add_fault(method="POST", path="/spot/batch_orders", kind="status", status=400,
+                   label="BALANCE_NOT_ENOUGH", skip=1)  # fmt: skip  # the IOC, not the PostOnly
+    plan = make_plan(
+        [spot_buy("0.0166", "99999.9"),
+         order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "250", "100000.1"),
+         order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "84", "99999.9")],
+        spot_btc="0.075", long_contracts="250", short_contracts="1000",
+    )  # fmt: skip
+    report = run(plan)
+    # The long's target is zero: nothing may open it again.
+    opens = [o for o in gate.orders.values() if o.market == "futures" and not o.reduce_only]
+    assert opens == [] and gate.pos["long"][0] == 0
+    comps = [o for o in report.orders if o.purpose == "compensate"]
+    assert [(c.leg, c.action, c.filled_qty_venue) for c in comps] == [
+        (Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, D(166))
+    ]
+    assert comps[0].client_order_id.endswith("-pc-m")
+    assert gate.pos["short"][0] == 1000 - 84 - 166
+    assert report.hedge_rule == "perp_reduced" and abs(report.net_delta_after_btc or 0) < D("1e-4")
+    # Per leg, the report's fills are the venue's.
+    assert report_position_change(report, Leg.BTC_PERP_LONG) == venue_position_change(gate, "long")
+    assert report_position_change(report, Leg.BTC_PERP_SHORT) == venue_position_change(
+        gate, "short"
+    )
+    close_long = next(o for o in report.orders if o.leg is Leg.BTC_PERP_LONG)
+    assert (close_long.action, close_long.filled_qty_venue) == (Action.CLOSE_LONG, D(250))
+
+
+# --- the rule, directly ------------------------------------------------------------------------------
+contracts = st.integers(min_value=0, max_value=5000).map(Decimal)
+
+
+@st.composite
+def perp_sides(draw: st.DrawFn) -> tuple[PerpSide, PerpSide]:
+    out = []
+    for leg in (Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT):
+        start, change = draw(contracts), draw(st.integers(-5000, 5000))
+        target = max(start + change, D(0))
+        held = draw(contracts)
+        out.append(PerpSide(leg, held, target, target < start))
+    return out[0], out[1]
+
+
+@given(perp_sides(), st.integers(-10_000, 10_000).map(lambda n: Decimal(n) / 10_000), contracts)
+def test_a_compensating_order_never_opens_a_zero_target_or_a_reduced_side(
+    sides: tuple[PerpSide, PerpSide], need_btc: Decimal, budget: Decimal
+) -> None:
+    long, short = sides
+    choices = compensation_choices(need_btc, long, short, budget)
+    by_leg = {Leg.BTC_PERP_LONG: long, Leg.BTC_PERP_SHORT: short}
+    for leg, action, cap in choices:
+        side = by_leg[leg]
+        assert 0 < cap <= budget and delta_sign(action) * need_btc > 0  # the right way
+        if action.value.startswith("OPEN"):
+            assert side.target > 0 and not side.plan_reduces
+            assert side.held + cap <= side.target  # never beyond the target
+        else:
+            assert cap <= side.held  # reduce-only: never past zero
+    if choices and len(choices) == 2:
+        assert choices[0][1].value.startswith("CLOSE")  # reduce-only first
+
+
+def test_the_rule_by_hand() -> None:
+    long = PerpSide(Leg.BTC_PERP_LONG, D(0), D(0), True)  # closed by the plan
+    short = PerpSide(Leg.BTC_PERP_SHORT, D(916), D(916), True)
+    assert compensation_choices(D("0.0166"), long, short, D(250)) == [
+        (Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, D(250))
+    ]
+    # delta in excess and no long to close: the short may grow only if the plan grows it
+    assert compensation_choices(D("-0.01"), long, short, D(5000)) == []
+    growing = PerpSide(Leg.BTC_PERP_SHORT, D(500), D(2000), False)
+    assert compensation_choices(D("-0.01"), long, growing, D(5000)) == [
+        (Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, D(1500))
+    ]
+    assert compensation_choices(D("-0.01"), long, growing, D(0)) == []  # nothing filled
+    assert contracts_for(D("0.01665"), D("0.0001")) == 166  # ties to even
+
+
+# --- the report contract ------------------------------------------------------------------------------
+def test_a_version_2_report_is_read_with_each_orders_purpose_from_its_client_id(
+    run: Runner, gate: FakeGate
+) -> None:
+    gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}
+    gate.spot_asks = [(D("100000.05"), D("0.05"))]  # thin book: the short is compensated
+    report = run(hedged_plan())
+    assert [o.purpose for o in report.orders] == ["rebalance", "rebalance", "compensate"]
+    raw = json.loads(dump_json(report))
+    assert raw["schema_version"] == 3
+    old = {
+        **raw,
+        "schema_version": 2,
+        "orders": [{k: v for k, v in o.items() if k != "purpose"} for o in raw["orders"]],
+    }
+    back = parse_artifact(json.dumps(old), ExecutionReport)
+    assert back == report
+    with pytest.raises(InvalidInputError, match="schema_version 4 is not supported"):
+        parse_artifact(json.dumps({**raw, "schema_version": 4}), ExecutionReport)
+
+
+def test_schema_and_table_show_the_purpose(run: Runner, gate: FakeGate, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["schema", "execution_report"])
+    schema = json.loads(res.stdout)
+    assert schema["properties"]["schema_version"]["const"] == 3
+    assert "purpose" in schema["$defs"]["OrderExecution"]["properties"]
+    gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}
+    gate.spot_asks = [(D("100000.05"), D("0.05"))]
+    report = run(hedged_plan())
+    path = tmp_path / "r.json"
+    path.write_text(dump_json(report))
+    console = Console(record=True, width=200)
+    with patch("btcn.cli.render.err_console", return_value=console):
+        execution_table(report)
+    text = console.export_text()
+    assert "purpose" in text and "compensate" in text and "CLOSE_SHORT" in text
