@@ -13,6 +13,7 @@ import httpx
 from btcn.contracts import Action, ExecutionReport, Leg, Plan, dump_json
 from btcn.core.legs import LEG_OF, delta_sign
 from btcn.core.money import ZERO
+from btcn.core.treasury import applied_amount
 from btcn.errors import InvalidInputError, UsageError
 from btcn.exchange import translate as tr
 from btcn.exchange.clock import Clock, SystemClock
@@ -27,7 +28,7 @@ from btcn.exchange.live.phases import Phases
 from btcn.exchange.live.precheck import PreChecker
 from btcn.exchange.live.reconcile import Reconciler
 from btcn.exchange.live.resolve import Resolver
-from btcn.exchange.live.treasury import Treasury
+from btcn.exchange.live.treasury import DUST_USDT, Treasury
 from btcn.exchange.request import ExecuteRequest
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.state import StateStore
@@ -86,7 +87,10 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
         self._post_only_phase()
         self._market_phase()
         self._compensate()
-        self._after_orders()
+        self._after_orders(all(
+            run.filled == run.order.qty_venue
+            for run in self.legs.values() if run.purpose != "compensate"
+        ))  # fmt: skip
         return self._finish()
 
     def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
@@ -114,23 +118,12 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
                 fut += gain
         for run in self._transfers_due(when):
             t = run.planned
-            amount = min(t.amount_usdt, spot_avail if t.from_ == "spot" else fut_avail)
+            avail = spot_avail if t.from_ == "spot" else fut_avail
+            amount = applied_amount(t.amount_usdt, avail, DUST_USDT)
             sign = Decimal(1) if t.to == "spot" else Decimal(-1)
             spot += sign * amount
             fut -= sign * amount
         return spot, fut
-
-    def _after_orders(self) -> None:
-        due = self._transfers_due("after_orders")
-        if not due:
-            return
-        orders_done = all(run.filled == run.order.qty_venue for run in self.legs.values())
-        for run in due:
-            if run.planned.from_ == "futures" and not orders_done:
-                # Taking margin out of a book that did not trade as planned: left to the next plan.
-                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
-                continue
-            self._do_transfer(run)
 
     # --- report ---------------------------------------------------------------------------------------
     def _executed_net_delta(self) -> Decimal:

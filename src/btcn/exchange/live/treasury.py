@@ -17,17 +17,20 @@ provably not sent, ``ambiguous`` on a timeout / reset / 5xx). An attempt whose o
 
 "Did not happen" is concluded only once the request's HTTP timeout plus a margin has passed since
 the intent (a request still in flight could otherwise land later). Only then is the transfer sent
-again (a new attempt number). Each amount is recomputed from the balances read just before it:
-``min(planned, source available)``, floored to the cent, skipped below :data:`DUST_USDT`.
+again (a new attempt number). Each amount is recomputed from the balances read just before it
+by the one rule every executor applies, :func:`btcn.core.treasury.applied_amount` (the planned
+amount capped by the source wallet's available, floored to the cent, none under the dust level);
+after the orders, :func:`btcn.core.treasury.after_orders_allowed` decides whether it is sent.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from btcn.contracts import TransferExecution
 from btcn.core.money import ZERO
+from btcn.core.treasury import TreasuryParams, after_orders_allowed, applied_amount
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
 from btcn.exchange.errors import (
@@ -43,8 +46,7 @@ from btcn.exchange.live.base import ExecutorBase
 
 log = logging.getLogger("btcn.exchange.live")
 
-DUST_USDT = Decimal("0.01")
-CENT = Decimal("0.01")
+DUST_USDT = TreasuryParams().dust_usdt  # the core's minimum transfer, not a copy of it
 LEDGER_MARGIN_S = 120  # look this far before an intent in the ledger (clock differences)
 SETTLE_MARGIN_S = 2.0  # beyond the HTTP timeout before "not found" means "never happened"
 BALANCE_TOLERANCE = Decimal("0.01")
@@ -153,6 +155,16 @@ class Treasury(ExecutorBase):
         for run in self._transfers_due(when):
             self._do_transfer(run)
 
+    def _after_orders(self, all_filled: bool) -> None:
+        """The plan's after-orders transfers, as every executor sends them
+        (:func:`btcn.core.treasury.after_orders_allowed`)."""
+        for run in self._transfers_due("after_orders"):
+            if not after_orders_allowed(run.planned.from_, all_filled):
+                # Taking margin out of a book that did not trade as planned: left to the next plan.
+                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
+                continue
+            self._do_transfer(run)
+
     def _do_transfer(self, run: TransferRun) -> None:
         t = run.planned
         if len(run.attempts) >= 3:  # three attempts that provably never reached Gate
@@ -169,10 +181,12 @@ class Treasury(ExecutorBase):
                 return
         spot_total, spot_avail, fut_total, fut_avail = self._balances_now()
         source = spot_avail if t.from_ == "spot" else fut_avail
-        amount = min(t.amount_usdt, source).quantize(CENT, rounding=ROUND_DOWN)
-        if amount < DUST_USDT:
-            run.skipped = f"{t.from_} wallet has {source} USDT available: below the dust level"
-            run.skipped_amount = max(amount, ZERO)
+        amount = applied_amount(t.amount_usdt, source, DUST_USDT)
+        if amount == 0:
+            run.skipped = (
+                f"{t.from_} wallet has {source} USDT available: below the {DUST_USDT} USDT minimum"
+            )
+            run.skipped_amount = ZERO
             self._journal([(run.key, "skipped", {"reason": run.skipped,
                                                  "amount": str(run.skipped_amount)})])  # fmt: skip
             log.warning("%s skipped: %s", run.key, run.skipped)
