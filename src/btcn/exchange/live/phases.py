@@ -11,15 +11,7 @@ from btcn.contracts import Leg
 from btcn.core.legs import delta_sign
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
-from btcn.exchange.errors import (
-    AuthError,
-    ClockSkewError,
-    RateLimitedError,
-    RejectedError,
-    ServerError,
-    TransportError,
-    UncertainOrderError,
-)
+from btcn.exchange.errors import UncertainOrderError, write_outcome
 from btcn.exchange.journal import Attempt, LegRun, attempt_cid, market_of
 from btcn.exchange.live.base import MAX_MARKET_ATTEMPTS, RESUME_HINT, ExecutorBase
 from btcn.exchange.live.legging import (
@@ -109,7 +101,7 @@ class Phases(ExecutorBase):
             else:
                 results = self.gate.create_futures_batch(bodies, deadline)
         except ExchangeError as exc:
-            outcome = _create_outcome(exc)
+            outcome = write_outcome(exc)
             names = ", ".join(a.cid for a in batch)
             if outcome == "ambiguous":
                 for a in batch:
@@ -270,19 +262,3 @@ class Phases(ExecutorBase):
             if not todo:
                 return
             self._send([self._new_attempt(run, "m", qty) for run, qty in todo])
-
-
-def _create_outcome(exc: Exception) -> str:
-    """What a failed create means: ``ambiguous`` (look it up), ``rejected`` (the venue refused
-    it), ``absent`` (provably never placed; carry on) or ``absent_stop`` (never placed; stop)."""
-    if isinstance(exc, TransportError):
-        return "ambiguous" if exc.maybe_processed else "absent_stop"
-    if isinstance(exc, ServerError):
-        return "ambiguous"
-    if isinstance(exc, ClockSkewError):
-        return "absent"  # Timestamp or x-gate-exptime refused: the venue did not act
-    if isinstance(exc, (RateLimitedError, AuthError)):
-        return "absent_stop"
-    if isinstance(exc, RejectedError):
-        return "rejected"
-    return "ambiguous"  # e.g. a 2xx whose body cannot be read: the order may well exist

@@ -33,14 +33,7 @@ from btcn.core.money import ZERO
 from btcn.core.treasury import TreasuryParams, after_orders_allowed, applied_amount
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
-from btcn.exchange.errors import (
-    AuthError,
-    RateLimitedError,
-    RejectedError,
-    ServerError,
-    TransportError,
-    UncertainTransferError,
-)
+from btcn.exchange.errors import UncertainTransferError, write_outcome
 from btcn.exchange.journal import TransferRun, XferAttempt
 from btcn.exchange.live.base import ExecutorBase
 
@@ -211,24 +204,16 @@ class Treasury(ExecutorBase):
         self._journal([(run.key, "done", {"n": a.n, "tx_id": tx_id, "detail": a.detail})])
 
     def _transfer_failed(self, run: TransferRun, a: XferAttempt, exc: ExchangeError) -> None:
-        if isinstance(exc, TransportError) and not exc.maybe_processed:
-            outcome = "absent"
-        elif isinstance(exc, (RateLimitedError, AuthError)):
-            outcome = "absent"  # refused before acting (after the retries): stop the run
-        elif isinstance(exc, RejectedError):
-            outcome = "refused"
-        elif isinstance(exc, (TransportError, ServerError)):
-            outcome = "ambiguous"
-        else:
-            outcome = "ambiguous"  # e.g. a 2xx whose body cannot be read
-        if outcome == "refused":
+        outcome = write_outcome(exc)
+        if outcome == "rejected":
             a.state = "refused"
             a.detail = f"refused by Gate ({getattr(exc, 'label', '') or exc.message})"
             self._journal([(run.key, "refused", {"n": a.n, "label": getattr(exc, "label", ""),
                                                  "detail": a.detail})])  # fmt: skip
             log.warning("%s refused: %s", run.key, exc.message)
             return
-        if outcome == "absent":
+        if outcome in ("absent", "absent_stop"):
+            # provably not done: a transfer is not sent past an auth, clock or rate-limit refusal
             a.state = "absent"
             self._journal([(run.key, "absent", {"n": a.n, "reason": exc.message})])
             raise exc
