@@ -24,8 +24,11 @@ from btcn.cli.render import execution_table
 from btcn.contracts import Action, ExecutionReport, Leg, dump_json, parse_artifact
 from btcn.core.legs import delta_sign
 from btcn.errors import InvalidInputError
+from btcn.exchange.journal import ORDER_PAYLOADS, PLAN_PAYLOADS, TRANSFER_PAYLOADS
 from btcn.exchange.live.compensate import PerpSide, compensation_choices, contracts_for
-from tests.exchange.live_support import D, Runner, hedged_plan, spot_buy
+from btcn.runtime.state import StateStore
+from btcn.stages.execute import plan_digest
+from tests.exchange.live_support import D, Runner, hedged_plan, spot_buy, transfer
 from tests.fakes import FakeGate, FakeServer
 from tests.helpers import VirtualClock, make_plan, order
 
@@ -179,3 +182,35 @@ def test_schema_and_table_show_the_purpose(run: Runner, gate: FakeGate, tmp_path
         execution_table(report)
     text = console.export_text()
     assert "purpose" in text and "compensate" in text and "CLOSE_SHORT" in text
+
+
+# --- the journal's payloads are typed ----------------------------------------------------------------
+def test_every_journal_payload_has_exactly_its_types_keys(run: Runner, gate: FakeGate) -> None:
+    """Each event written by a run (orders, a compensating order, transfers, the plan) carries the
+    keys of its TypedDict: every required key, nothing else."""
+    gate.maker_fill_fraction = {"spot": D(0), "futures": D(1)}
+    gate.spot_asks = [(D("100000.05"), D("0.05"))]
+    plan = hedged_plan(transfers=[transfer("spot", "futures", "100"),
+                                  transfer("futures", "spot", "5000", "after_orders", "sweep")])  # fmt: skip
+    run(plan)
+    with StateStore(run.state) as store:
+        events = store.journal_events(plan_digest(plan), "gate")
+    kinds = set()
+    for ev in events:
+        if ev.client_order_id.startswith("xfer-"):
+            typed = TRANSFER_PAYLOADS[ev.event]
+        elif ev.client_order_id:
+            typed = ORDER_PAYLOADS[ev.event]
+        else:
+            typed = PLAN_PAYLOADS[ev.event]
+        keys = set(ev.payload)
+        assert (
+            typed.__required_keys__ <= keys <= typed.__required_keys__ | typed.__optional_keys__
+        ), (ev.event, keys)
+        kinds.add((typed.__name__, ev.event))
+    assert {"IntentPayload", "FinalPayload", "XferIntentPayload", "XferDonePayload",
+            "PlanPayload", "DonePayload"} <= {k for k, _ in kinds}  # fmt: skip
+    intents = [ev for ev in events if ev.event == "intent" and "-pc-" in ev.client_order_id]
+    assert (
+        intents and intents[0].payload["purpose"] == "compensate" and "order" in intents[0].payload
+    )

@@ -29,8 +29,9 @@ from btcn.contracts import Action, Leg, PlannedOrder
 from btcn.core.legs import SIDE_OF, delta_sign
 from btcn.core.money import ZERO
 from btcn.exchange.journal import LegRun, run_key
-from btcn.exchange.live.base import ExecutorBase
 from btcn.exchange.live.legging import LegFill, perp_remainders, planned_spot_fee_fraction
+from btcn.exchange.live.phases import Phases
+from btcn.exchange.live.state import Component, LiveContext, to_send
 
 log = logging.getLogger("btcn.exchange.live")
 
@@ -88,40 +89,46 @@ def compensating_order(
     )  # fmt: skip
 
 
-class Compensator(ExecutorBase):
-    def _drift_limit_btc(self) -> Decimal:
-        limit = self.plan.max_delta_drift
-        if limit is None:
-            limit = self.settings.strategy.max_delta_drift
-        if self.plan.p_ref_usdt <= 0:
-            return Decimal("Infinity")
-        return Decimal(str(limit)) * self.plan.nav_usdt / self.plan.p_ref_usdt
+class Compensator(Component):
+    """Legging's last step: takes back, at market, delta the other legs could not match."""
 
-    def _unmatched(self) -> Decimal:
+    def __init__(self, cx: LiveContext, phases: Phases) -> None:
+        super().__init__(cx)
+        self.phases = phases
+
+    def _drift_limit_btc(self) -> Decimal:
+        limit = self.st.plan.max_delta_drift
+        if limit is None:
+            limit = self.cx.settings.strategy.max_delta_drift
+        if self.st.plan.p_ref_usdt <= 0:
+            return Decimal("Infinity")
+        return Decimal(str(limit)) * self.st.plan.nav_usdt / self.st.plan.p_ref_usdt
+
+    def unmatched(self) -> Decimal:
         """Delta (BTC) the perp legs should still add for the executed book to be the plan's,
         given every fill so far (compensating orders included)."""
-        fee = planned_spot_fee_fraction(self.plan)
-        spot = self.legs.get(Leg.BTC_SPOT)
+        fee = planned_spot_fee_fraction(self.st.plan)
+        spot = self.st.legs.get(Leg.BTC_SPOT)
         spot_fill = None
         if spot is not None:
             o = spot.order
             spot_fill = LegFill(o.leg, delta_sign(o.action), Decimal(1), o.qty_venue, spot.filled,
                                 ZERO)  # fmt: skip
         final = [
-            LegFill(r.order.leg, delta_sign(r.order.action), self.mult, r.order.qty_venue,
+            LegFill(r.order.leg, delta_sign(r.order.action), self.st.mult, r.order.qty_venue,
                     r.filled, ZERO)
-            for r in self._perp_runs()  # type: ignore[attr-defined]
+            for r in self.st.perp_runs()
         ]  # fmt: skip
         _, unmatched = perp_remainders(spot_fill, final, fee)
-        for r in self.legs.values():
+        for r in self.st.legs.values():
             if r.purpose == "compensate":
-                unmatched -= delta_sign(r.order.action) * r.filled * self.mult
+                unmatched -= delta_sign(r.order.action) * r.filled * self.st.mult
         return unmatched
 
     def _perp_sides(self) -> tuple[PerpSide, PerpSide]:
-        held = self._expected()  # type: ignore[attr-defined]
-        start = {lw.leg: lw.qty_btc / self.mult for lw in self.plan.weights}
-        orders = list(self.plan.orders)
+        held = self.st.expected()
+        start = {lw.leg: lw.qty_btc / self.st.mult for lw in self.st.plan.weights}
+        orders = list(self.st.plan.orders)
         return (
             perp_side(Leg.BTC_PERP_LONG, start.get(Leg.BTC_PERP_LONG, ZERO), held["long"], orders),
             perp_side(Leg.BTC_PERP_SHORT, start.get(Leg.BTC_PERP_SHORT, ZERO), held["short"],
@@ -132,7 +139,7 @@ class Compensator(ExecutorBase):
         """Contracts the plan's perp orders filled against ``need_btc``, less what compensating
         orders already took back."""
         budget = ZERO
-        for r in self.legs.values():
+        for r in self.st.legs.values():
             if r.order.leg is Leg.BTC_SPOT or r.filled == 0:
                 continue
             against = delta_sign(r.order.action) * need_btc < 0
@@ -147,36 +154,36 @@ class Compensator(ExecutorBase):
 
     def _cap(self, action: Action) -> Decimal:
         """What ``action`` may still send now (the rule of :func:`compensation_choices`)."""
-        unmatched = self._unmatched()
+        unmatched = self.unmatched()
         for _, act, cap in self._choices(unmatched):
             if act is action:
-                return min(cap, contracts_for(unmatched, self.mult))
+                return min(cap, contracts_for(unmatched, self.st.mult))
         return ZERO
 
-    def _compensate(self) -> None:
-        unmatched = self._unmatched()
+    def compensate(self) -> None:
+        unmatched = self.unmatched()
         if abs(unmatched) <= self._drift_limit_btc():
             return
         for leg, action, cap in self._choices(unmatched):
             key = run_key(leg, "compensate")
-            comp = self.legs.get(key)
+            comp = self.st.legs.get(key)
             if comp is not None and comp.order.action is not action:
                 continue  # a resumed run's compensating order on this leg went the other way
             if comp is None:
-                qty = min(contracts_for(unmatched, self.mult), cap)
+                qty = min(contracts_for(unmatched, self.st.mult), cap)
                 if qty <= 0:
                     continue
-                order = compensating_order(leg, action, qty, self.mult, self.plan.p_ref_usdt)
+                order = compensating_order(leg, action, qty, self.st.mult, self.st.plan.p_ref_usdt)
                 comp = LegRun(order, purpose="compensate")
                 comp.detail.append(order.reason)
-                self.legs[key] = comp
+                self.st.legs[key] = comp
             log.warning("the legs filled %s BTC of delta the others cannot match: %s %s at "
                         "market", unmatched, action, comp.order.qty_venue)  # fmt: skip
 
             def size(r: LegRun) -> Decimal:
-                return min(self._cap(r.order.action), self._to_send(r))  # type: ignore[attr-defined]
+                return min(self._cap(r.order.action), to_send(r))
 
-            self._market_rounds([comp], size)  # type: ignore[attr-defined]
-            unmatched = self._unmatched()
-            if abs(unmatched) <= self.mult / 2:
+            self.phases.market_rounds([comp], size)
+            unmatched = self.unmatched()
+            if abs(unmatched) <= self.st.mult / 2:
                 return
