@@ -71,6 +71,9 @@ from tests.helpers import KEY, SECRET, make_plan, order  # noqa: E402
 D = Decimal
 START = {"spot_btc": D("0.3"), "long": D(200), "short": D(3200)}  # net delta 0
 INTENT = {"spot_btc": D("0.2"), "long": D(-200), "short": D(1800)}  # net delta after: 0
+# Every fourth trial works the shape of issue 16's held-out trial instead: BUY a little spot,
+# CLOSE_LONG the whole long (target zero) and CLOSE_SHORT part of the short.
+REDUCE_INTENT = {"spot_btc": D("0.0166"), "long": D(-200), "short": D(-34)}  # net delta after: 0
 MARGIN_IN = D(2000)  # before the orders: spot -> futures
 SWEEP_OUT = D(700)  # after the orders: futures -> spot
 NAV = D(100000)
@@ -321,11 +324,21 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     scenario = _scenario(rng, gate)
     now_ms = int(time.time() * 1000)
     realise = rng.random() < 0.3
+    reduce = index % 4 == 3
+    intent = REDUCE_INTENT if reduce else INTENT
     orders = [
         order(Leg.BTC_SPOT, Action.BUY, "0.2", "99999.9"),
         order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "200", "100000.1"),
         order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "2300" if realise else "1800", "100000.1"),
     ]
+    if reduce:
+        realise = False
+        orders = [
+            order(Leg.BTC_SPOT, Action.BUY, "0.0166", "99999.9"),
+            order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "200", "100000.1"),
+            order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "34", "99999.9"),
+        ]
+        scenario += " reduce"
     if realise:  # close 500 contracts at market first, re-opened by the OPEN_SHORT
         orders.insert(2, order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "500", "99999.9")
                       .model_copy(update={"purpose": "realise"}))  # fmt: skip
@@ -424,7 +437,7 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     trial.net_delta_btc = spot + (longs - shorts) * mult
     within = abs(trial.net_delta_btc) * P_REF / NAV <= MAX_DRIFT
     trial.positions_ok = consistent and report.status == "completed" and (
-        longs == START["long"] + INTENT["long"] and shorts == START["short"] + INTENT["short"]
+        longs == START["long"] + intent["long"] and shorts == START["short"] + intent["short"]
     )  # fmt: skip
     # A re-run of a finished plan exits 0 (already_executed): the partial was reported, with
     # exit code 7, by the run that finished it — or, when that run was killed after recording the
