@@ -12,10 +12,7 @@ import httpx
 
 from btcn.contracts import Action, ExecutionReport, Leg, Plan, dump_json
 from btcn.core.legs import LEG_OF, delta_sign
-from btcn.core.money import ZERO
-from btcn.core.treasury import applied_amount
 from btcn.errors import InvalidInputError, UsageError
-from btcn.exchange import translate as tr
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.duplicates import already_executed_report
@@ -27,8 +24,8 @@ from btcn.exchange.live.phases import Phases
 from btcn.exchange.live.precheck import PreChecker
 from btcn.exchange.live.reconcile import Reconciler
 from btcn.exchange.live.resolve import Resolver
-from btcn.exchange.live.state import VENUE, LiveContext, LiveState, to_send
-from btcn.exchange.live.treasury import DUST_USDT, Treasury
+from btcn.exchange.live.state import VENUE, LiveContext, LiveState
+from btcn.exchange.live.treasury import Treasury
 from btcn.exchange.request import ExecuteRequest
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.state import StateStore
@@ -98,7 +95,7 @@ class LiveExecutor:
                 self.resolver.settle(a)
         self.reconciler.reconcile()
         if st.legs:
-            self.prechecker.pre_check(self._planned_shift("before_orders"))
+            self.prechecker.pre_check(self.treasury.planned_shift("before_orders"))
         self.phases.realise_phase()
         if self.treasury.transfers_due("before_orders"):
             self.treasury.do_transfers("before_orders")
@@ -113,40 +110,6 @@ class LiveExecutor:
             for run in st.legs.values() if run.purpose != "compensate"
         ))  # fmt: skip
         return self._finish()
-
-    def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
-        """(spot USDT, futures available) change the pending transfers would make (after the
-        realise orders, whose profit is estimated at the plan's price)."""
-        spot = fut = ZERO
-        spot_avail = tr.spot_available(self.st.balances.spot).get("USDT", ZERO)
-        fut_avail = max(tr.to_dec(self.st.balances.futures.available, "futures available"), ZERO)
-        for run in self.st.legs.values():
-            side = self.st.balances.sides[
-                "short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"
-            ]
-            if not run.market_only or side.entry_price_usdt is None:
-                continue
-            # what the realise order will still close: all of it on a first run, and also on a
-            # resume whose earlier attempt was provably never placed (a filled part is already
-            # in the balances just read)
-            qty = to_send(run)
-            if qty > 0:
-                o, entry = run.order, side.entry_price_usdt
-                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
-                    o.limit_price_usdt - entry
-                )  # fmt: skip
-                released = qty * self.st.mult * entry / (side.leverage or Decimal(1))
-                gain = max(move * qty * self.st.mult, ZERO) + released
-                fut_avail += gain
-                fut += gain
-        for run in self.treasury.transfers_due(when):
-            t = run.planned
-            avail = spot_avail if t.from_ == "spot" else fut_avail
-            amount = applied_amount(t.amount_usdt, avail, DUST_USDT)
-            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
-            spot += sign * amount
-            fut -= sign * amount
-        return spot, fut
 
     # --- report ---------------------------------------------------------------------------------------
     def _executed_net_delta(self) -> Decimal:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from btcn.contracts import TransferExecution
+from btcn.contracts import Leg, TransferExecution
 from btcn.core.money import ZERO
 from btcn.core.treasury import TreasuryParams, after_orders_allowed, applied_amount
 from btcn.errors import ExchangeError
@@ -44,7 +44,7 @@ from btcn.exchange.journal import (
     XferRefusedPayload,
     XferSkippedPayload,
 )
-from btcn.exchange.live.state import Component
+from btcn.exchange.live.state import Component, to_send
 
 log = logging.getLogger("btcn.exchange.live")
 
@@ -236,6 +236,40 @@ class Treasury(Component):
         self._resolve_transfer(run, a)
         if a.state == "absent":
             self._do_transfer(run)  # provably never happened: send it again
+
+    def planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
+        """(spot USDT, futures available) change the pending transfers would make (after the
+        realise orders, whose profit is estimated at the plan's price)."""
+        spot = fut = ZERO
+        spot_avail = tr.spot_available(self.st.balances.spot).get("USDT", ZERO)
+        fut_avail = max(tr.to_dec(self.st.balances.futures.available, "futures available"), ZERO)
+        for run in self.st.legs.values():
+            side = self.st.balances.sides[
+                "short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"
+            ]
+            if not run.market_only or side.entry_price_usdt is None:
+                continue
+            # what the realise order will still close: all of it on a first run, and also on a
+            # resume whose earlier attempt was provably never placed (a filled part is already
+            # in the balances just read)
+            qty = to_send(run)
+            if qty > 0:
+                o, entry = run.order, side.entry_price_usdt
+                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
+                    o.limit_price_usdt - entry
+                )  # fmt: skip
+                released = qty * self.st.mult * entry / (side.leverage or Decimal(1))
+                gain = max(move * qty * self.st.mult, ZERO) + released
+                fut_avail += gain
+                fut += gain
+        for run in self.transfers_due(when):
+            t = run.planned
+            avail = spot_avail if t.from_ == "spot" else fut_avail
+            amount = applied_amount(t.amount_usdt, avail, DUST_USDT)
+            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
+            spot += sign * amount
+            fut -= sign * amount
+        return spot, fut
 
     # --- report ------------------------------------------------------------------------------------
     def transfer_reports(self) -> list[TransferExecution]:
