@@ -8,29 +8,39 @@ on the long whose target is zero, and the report claimed BTC_PERP_LONG filled 16
 
 from __future__ import annotations
 
+import contextlib
 import json
 from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
+from benchmarks.fault_suite import compensating_opens, report_fills_by_leg, venue_fills_by_leg
 from btcn.cli.app import app
 from btcn.cli.render import execution_table
 from btcn.contracts import Action, ExecutionReport, Leg, dump_json, parse_artifact
 from btcn.core.legs import delta_sign
-from btcn.errors import InvalidInputError
+from btcn.errors import ExchangeError, InvalidInputError
 from btcn.exchange.journal import ORDER_PAYLOADS, PLAN_PAYLOADS, TRANSFER_PAYLOADS
 from btcn.exchange.live.compensate import PerpSide, compensation_choices, contracts_for
 from btcn.runtime.state import StateStore
 from btcn.stages.execute import plan_digest
-from tests.exchange.live_support import D, Runner, hedged_plan, spot_buy, transfer
+from tests.exchange.live_support import (
+    Crash,
+    D,
+    Runner,
+    crash_transport,
+    hedged_plan,
+    spot_buy,
+    transfer,
+)
 from tests.fakes import FakeGate, FakeServer
-from tests.helpers import VirtualClock, make_plan, order
+from tests.helpers import KEY, SECRET, VirtualClock, make_plan, order
 
 
 @pytest.fixture
@@ -214,3 +224,82 @@ def test_every_journal_payload_has_exactly_its_types_keys(run: Runner, gate: Fak
     assert (
         intents and intents[0].payload["purpose"] == "compensate" and "order" in intents[0].payload
     )
+
+
+# --- the property, in process: legging faults, crashes, resume ------------------------------------------
+LEGGING = {
+    "none": lambda g: None,
+    "spot_refused": lambda g: g.add_fault(
+        method="POST",
+        path="/spot/batch_orders",
+        kind="status",
+        status=400,
+        label="BALANCE_NOT_ENOUGH",
+        times=3,
+    ),
+    "ioc_refused": lambda g: g.add_fault(
+        method="POST",
+        path="/spot/batch_orders",
+        kind="status",
+        status=400,
+        label="BALANCE_NOT_ENOUGH",
+        skip=1,
+        times=3,
+    ),
+    "thin_book": lambda g: setattr(g, "spot_asks", [(D("100000.05"), D("0.004"))]),
+    "perp_refused": lambda g: g.add_fault(
+        method="POST",
+        path="/futures/usdt/batch_orders",
+        kind="status",
+        status=400,
+        label="INSUFFICIENT_AVAILABLE",
+        times=4,
+    ),
+}
+SHAPES = {  # the plan's orders (book: spot 0.3, long 250, short 3000): net delta after 0
+    "grow_short": [(Leg.BTC_SPOT, Action.BUY, "0.2"), (Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "250"),
+                   (Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "1750")],
+    "held_out": [(Leg.BTC_SPOT, Action.BUY, "0.0166"),
+                 (Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "250"),
+                 (Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "84")],
+}  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    shape=st.sampled_from(sorted(SHAPES)),
+    legging=st.sampled_from(sorted(LEGGING)),
+    maker=st.sampled_from([D(0), D("0.5"), D(1)]),
+    crash_at=st.one_of(st.none(), st.integers(min_value=1, max_value=40)),
+    after=st.booleans(),
+)
+def test_report_fills_per_leg_are_the_venues_and_nothing_reopens_a_closed_leg(
+    shape: str, legging: str, maker: Decimal, crash_at: int | None, after: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:  # fmt: skip
+    """Property: whatever leg fails and wherever the run is killed, the final report's fills,
+    summed per leg, equal the venue's trade history; no order is created twice; no compensating
+    order opens a leg whose target is zero or that the plan reduces."""
+    clock = VirtualClock()
+    gate = FakeGate(KEY, SECRET, spot_btc="0.3", long_contracts=250, short_contracts=3000,
+                    clock=clock.now_s)  # fmt: skip
+    gate.maker_fill_fraction = {"spot": maker, "futures": maker}
+    LEGGING[legging](gate)
+    orders = [order(leg, action, qty, "99999.9" if delta_sign(action) > 0 else "100000.1")
+              for leg, action, qty in SHAPES[shape]]  # fmt: skip
+    plan = make_plan(orders, spot_btc="0.3", long_contracts="250", short_contracts="3000")
+    state = tmp_path_factory.mktemp("prop") / "state.db"
+    with FakeServer(gate) as server:
+        runner = Runner(server, clock, state)
+        if crash_at is not None:
+            with contextlib.suppress(Crash, ExchangeError):
+                runner(plan, transport=crash_transport("", after, crash_at))
+        report = runner(plan)
+        if report.status == "already_executed":  # the crash came after the run had finished
+            with StateStore(state) as store:
+                first = store.executed_report(plan_digest(plan), "gate") or ""
+            report = ExecutionReport.model_validate_json(first)
+    start = {Leg.BTC_SPOT: D("0.3"), Leg.BTC_PERP_LONG: D(250), Leg.BTC_PERP_SHORT: D(3000)}
+    assert gate.duplicate_texts() == {}
+    assert report_fills_by_leg(report) == venue_fills_by_leg(gate)
+    assert compensating_opens(gate, orders, start) == 0
