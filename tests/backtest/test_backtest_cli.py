@@ -58,6 +58,12 @@ def test_example_backtest_writes_every_file_with_its_contract(run_dir: Path) -> 
     )
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["kind"] == "backtest_run" and meta["has_perp"] is True
+    # every section that changes the result is recorded, the treasury's [risk] included
+    assert set(meta["settings"]) == {"strategy", "fees", "guardrails", "backtest", "risk"}
+    assert meta["settings"]["risk"]["margin_buffer"] == 0.5
+    # summary.min_liq_distance is the equity column's minimum (rows show wallets after transfers)
+    eq = pq.read_table(run_dir / "equity.parquet").to_pandas()
+    assert float(summary["min_liq_distance"]) == eq["liq_distance"].min()
     html = (run_dir / "equity.html").read_text()
     assert (
         html.startswith("<!DOCTYPE html>")

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from btcn.contracts import Leg, TransferExecution
 from btcn.core.money import ZERO
-from btcn.core.treasury import TreasuryParams, after_orders_allowed, applied_amount
+from btcn.core.treasury import DUST_USDT, after_orders_allowed, applied_amount
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
 from btcn.exchange.errors import UncertainTransferError, write_outcome
@@ -48,7 +48,6 @@ from btcn.exchange.live.state import Component, to_send
 
 log = logging.getLogger("btcn.exchange.live")
 
-DUST_USDT = TreasuryParams().dust_usdt  # the core's minimum transfer, not a copy of it
 LEDGER_MARGIN_S = 120  # look this far before an intent in the ledger (clock differences)
 SETTLE_MARGIN_S = 2.0  # beyond the HTTP timeout before "not found" means "never happened"
 BALANCE_TOLERANCE = Decimal("0.01")
