@@ -120,6 +120,7 @@ def execution_table(report: ExecutionReport) -> None:
     for col in (
         "leg",
         "action",
+        "purpose",
         "requested",
         "filled",
         "avg price",
@@ -130,7 +131,7 @@ def execution_table(report: ExecutionReport) -> None:
         table.add_column(col)
     for o in report.orders:
         table.add_row(
-            o.leg, o.action, str(o.requested_qty_venue), str(o.filled_qty_venue),
+            o.leg, o.action, o.purpose, str(o.requested_qty_venue), str(o.filled_qty_venue),
             f"{o.avg_price_usdt:.2f}" if o.avg_price_usdt is not None else "-",
             f"{o.fee_usdt:.4f}", o.liquidity, o.status,
         )  # fmt: skip

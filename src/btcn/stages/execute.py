@@ -96,6 +96,7 @@ def _order_report(
             for f in fills
         ],
         detail=detail,
+        purpose=order.purpose,
     )
 
 
