@@ -46,7 +46,7 @@ class DonePayload(TypedDict):
 # Functional syntax where a key is optional: NotRequired must be evaluated, not a string (PEP 563).
 # ``purpose`` is absent for a rebalance order; ``order`` is a compensating order's PlannedOrder.
 IntentPayload = TypedDict("IntentPayload", {  # noqa: UP013
-    "leg": str, "phase": Literal["p", "m"], "number": int, "body": dict[str, Any],
+    "leg": str, "phase": Phase, "number": int, "body": dict[str, Any],
     "exptime_ms": int, "purpose": NotRequired[str], "order": NotRequired[dict[str, Any]],
 })  # fmt: skip
 
