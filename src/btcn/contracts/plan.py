@@ -26,8 +26,9 @@ TransferReason = Literal["margin", "liquidation_guard", "fund_spot", "sweep"]
 ThresholdSource = Literal["atr", "floor"]  # which term of thr is larger
 GuardrailEffect = Literal["none", "empty_plan", "risk_reducing_only"]
 VenueUnit = Literal["BTC", "contracts"]  # spot orders count BTC, perp orders contracts
-# rebalance: the one order a leg gets; realise: the CLOSE_SHORT half of a realise pair
-OrderPurpose = Literal["rebalance", "realise"]
+# rebalance: the one order a leg gets; realise: the CLOSE_SHORT half of a realise pair (the
+# executor adds "compensate": execution.OrderPurpose)
+PlannedPurpose = Literal["rebalance", "realise"]
 
 
 class ThresholdInfo(Model):
@@ -89,7 +90,7 @@ class PlannedOrder(PlannedOrderV1):
     realises its profit, which then becomes transferable) while the leg's rebalance order re-opens
     it, so the BTC_PERP_SHORT leg may carry two orders. A realise order gets its own client ids."""
 
-    purpose: OrderPurpose = "rebalance"
+    purpose: PlannedPurpose = "rebalance"
 
 
 class BlockedOrder(Model):

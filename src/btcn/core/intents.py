@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
-from btcn.contracts.plan import OrderPurpose, RebalanceMode, VenueUnit
+from btcn.contracts.plan import PlannedPurpose, RebalanceMode, VenueUnit
 from btcn.core.durations import Duration
 from btcn.core.treasury import TreasuryParams
 
@@ -62,7 +62,7 @@ class OrderIntent:
     limit_price_usdt: Decimal
     notional_usdt: Decimal
     reason: str
-    purpose: OrderPurpose = "rebalance"
+    purpose: PlannedPurpose = "rebalance"
 
 
 @dataclass(frozen=True, slots=True)
