@@ -78,7 +78,9 @@ def test_the_atr_warm_up_is_kept_so_the_figures_equal_the_uncut_files(tmp_path: 
 
 def test_gap_warnings_speak_of_the_period_run_only(tmp_path: Path) -> None:
     n = 20 * BARS_PER_DAY
-    spot = write_candles(tmp_path / "spot.csv", n, skip=slice(18 * BARS_PER_DAY, 18 * BARS_PER_DAY + 5))
+    spot = write_candles(
+        tmp_path / "spot.csv", n, skip=slice(18 * BARS_PER_DAY, 18 * BARS_PER_DAY + 5)
+    )
     inside = _bt(spot, None, None, None)
     assert any("gap of 5 bar(s)" in w for w in inside.meta["warnings"])
     outside = _bt(spot, None, 2, 8)

@@ -164,8 +164,12 @@ def test_variables_that_are_not_settings_but_are_used_stay_allowed(
     used: set[str] = set()
     for folder in ("src", "examples", "docs", "scripts", "tests", ".ci", ".github"):
         for f in (root / folder).rglob("*"):
-            if f.is_file() and f.suffix in ("", ".py", ".sh", ".md", ".toml", ".yml", ".yaml") and (
-                f.resolve() != Path(__file__).resolve()  # this file's deliberate mistakes
+            if (
+                f.is_file()
+                and f.suffix in ("", ".py", ".sh", ".md", ".toml", ".yml", ".yaml")
+                and (
+                    f.resolve() != Path(__file__).resolve()  # this file's deliberate mistakes
+                )
             ):
                 used |= set(re.findall(r"\bBTCN_[A-Z0-9_]*[A-Z0-9]", f.read_text(errors="ignore")))
     sections = {f"BTCN_{s.upper()}" for s in Settings.model_fields}
@@ -176,7 +180,9 @@ def test_variables_that_are_not_settings_but_are_used_stay_allowed(
     load_settings()
 
 
-def test_the_configured_secret_names_are_allowed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_configured_secret_names_are_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("BTCN_TELEGRAM_TOKEN", "t")  # a secret read from the environment
     with pytest.raises(ConfigError, match="BTCN_TELEGRAM_TOKEN"):
         load_settings()

@@ -417,7 +417,9 @@ def _nested_ok(name: str, known: dict[str, str]) -> bool:
         return False
     section, key = known["__".join(parts[:2])].split(".")
     ann = Settings.model_fields[section].annotation.model_fields[key].annotation  # type: ignore[union-attr]
-    return getattr(ann, "__origin__", None) is dict or isinstance(ann, type) and issubclass(ann, BaseModel)
+    return getattr(ann, "__origin__", None) is dict or (
+        isinstance(ann, type) and issubclass(ann, BaseModel)
+    )
 
 
 def check_env_names(data: dict[str, Any], environ: Any = None) -> None:

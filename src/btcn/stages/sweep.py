@@ -538,7 +538,9 @@ def _write_walk_forward(out_dir: Path, windows: list[Window], rows: list[dict[st
     # The winners' score: windows that are complete enough and ran (a low-coverage one is shown,
     # flagged, but counts nowhere).
     scored = {r["window"] for r in table_rows if r["status"] == "ok"}
-    ok_picks = [c for w, c in zip(windows, chosen, strict=True) if c is not None and w.index in scored]
+    ok_picks = [
+        c for w, c in zip(windows, chosen, strict=True) if c is not None and w.index in scored
+    ]
     is_mean = {k: float(np.nanmean([float(c[k]) for c in ok_picks])) if ok_picks else None
                for k in ("roi", "cagr", "sharpe", "sortino", "max_drawdown", metric)}  # fmt: skip
     ok_tests = [t for w, t in tests.items() if t["status"] == "ok" and w in scored]
