@@ -28,6 +28,7 @@ from btcn.core.threshold import AtrReading, atr_series
 from btcn.data.candles import Candles
 from btcn.data.signals import EMPTY_SIGNALS, Signals
 from btcn.errors import InvalidInputError
+from btcn.runtime.durations import format_duration_ms
 from btcn.runtime.settings import Settings
 from btcn.runtime.state import StateStore
 from btcn.stages.common import (
@@ -53,8 +54,8 @@ def atr_at_last_bar(candles: Candles, atr_window_ms: int, periods: int) -> AtrRe
     """ATR_24h at the newest bar of a contiguous candle series."""
     if atr_window_ms % candles.bar_ms:
         raise InvalidInputError(
-            f"strategy.atr_window {atr_window_ms} ms is not a multiple of the "
-            f"{candles.bar_ms} ms candle interval"
+            f"strategy.atr_window {format_duration_ms(atr_window_ms)} is not a multiple of the "
+            f"{format_duration_ms(candles.bar_ms)} candle interval"
         )
     bars = atr_window_ms // candles.bar_ms
     atr, used = atr_series(candles.high, candles.low, candles.close, bars, periods)
