@@ -8,9 +8,7 @@ waits (up to ``busy_timeout``) instead of interleaving, and a crash leaves eithe
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -242,16 +240,17 @@ class StateStore:
     @contextlib.contextmanager
     def run_lock(self, venue: str) -> Iterator[None]:
         """One live execution per state store and venue at a time (released even on kill -9)."""
-        lock_path = self.path.with_name(f"{self.path.name}.{venue}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        from btcn.runtime.files import LockBusy, exclusive_lock
+
+        lock = exclusive_lock(self.path.with_name(f"{self.path.name}.{venue}.lock"))
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateError(
-                    f"another btcn process is executing on {venue} with state store {self.path}",
-                    hint="wait for it to finish; two executions must never interleave",
-                ) from None
+            lock.__enter__()
+        except LockBusy:
+            raise StateError(
+                f"another btcn process is executing on {venue} with state store {self.path}",
+                hint="wait for it to finish; two executions must never interleave",
+            ) from None
+        try:
             yield
         finally:
-            os.close(fd)
+            lock.__exit__(None, None, None)
