@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from btcn.cli.app import app
 from btcn.errors import ExitCode
 from tests.conftest import EXAMPLES
+from tests.helpers import seed_paper_account
 
 runner = CliRunner()
 SNAP = EXAMPLES / "snapshot.json"
@@ -41,6 +42,7 @@ def test_snapshots_and_executions_build_a_run_folder(tmp_path: Path) -> None:
 
     # a real paper execution of the example plan, then its report
     state = str(tmp_path / "s.db")
+    seed_paper_account(state, SNAP)
     plan = runner.invoke(app, ["plan", "--snapshot", str(SNAP), "--candles", SPOT]).stdout
     report = runner.invoke(app, ["execute", "--state", state], input=plan).stdout
     (tmp_path / "report.json").write_text(report)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from btcn.contracts import Leg, Side
 from btcn.core.ids import PREFIX
 from btcn.core.money import ZERO, dec, is_step_multiple
+from btcn.core.reconcile import Holdings, differences
 from btcn.exchange import translate as tr
 from btcn.exchange.errors import PreTradeCheckFailed, ReconcileError
 from btcn.exchange.live.base import HISTORY_MARGIN_S, ExecutorBase
@@ -102,15 +103,10 @@ class Reconciler(ExecutorBase):
         self.spot_accounts = self.gate.spot_accounts()
         self.sides = tr.position_sides(self.gate.dual_positions(self.contract), self.contract)
         exp = self._expected()
-        actual_btc = tr.spot_totals(self.spot_accounts).get("BTC", ZERO)
-        tol = dec(self.gs.reconcile_tolerance_btc)
-        if abs(actual_btc - exp["spot_btc"]) > tol:
-            problems.append(f"spot BTC is {actual_btc}, expected {exp['spot_btc']}")
-        for side in ("long", "short"):
-            if self.sides[side].contracts != exp[side]:
-                problems.append(
-                    f"perp {side} is {self.sides[side].contracts} contracts, expected {exp[side]}"
-                )
+        actual = Holdings(tr.spot_totals(self.spot_accounts).get("BTC", ZERO),
+                          self.sides["long"].contracts, self.sides["short"].contracts)  # fmt: skip
+        expected = Holdings(exp["spot_btc"], exp["long"], exp["short"])
+        problems += differences(expected, actual, dec(self.gs.reconcile_tolerance_btc))
         # Orders with btcn's prefix: ours must all be known; another plan's must not be open.
         mine = f"{PREFIX}{self.digest[:12]}-"
         since_s = int((self.first_ms or self.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
