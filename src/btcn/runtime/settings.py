@@ -152,12 +152,17 @@ class ExecutionSettings(Section):
         return parse_duration_ms(self.post_only_window)
 
 
+# The largest balance a setting may give (a million million USDT): far above any real book, and
+# far enough below Decimal's limits that no ledger arithmetic on it can fail.
+MAX_BALANCE = 1e12
+
+
 class PaperSettings(Section):
     """Opening balances of the paper account, used the first time the state store is created."""
 
-    spot_usdt: Annotated[float, Field(ge=0)] = 50_000.0
-    spot_btc: Annotated[float, Field(ge=0)] = 0.0
-    futures_usdt: Annotated[float, Field(ge=0)] = 50_000.0
+    spot_usdt: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 50_000.0
+    spot_btc: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 0.0
+    futures_usdt: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 50_000.0
 
 
 class StateSettings(Section):
@@ -165,7 +170,7 @@ class StateSettings(Section):
 
 
 class BacktestSettings(Section):
-    initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
+    initial_nav_usdt: Annotated[float, Field(gt=0, le=MAX_BALANCE)] = 100_000.0
     leverage: Annotated[float, Field(gt=0, le=125)] = 3.0
     slippage: Annotated[float, Field(ge=0, le=0.05)] = 0.0002
     post_only_window: Duration = "5s"

@@ -8,6 +8,7 @@ waits (up to ``busy_timeout``) instead of interleaving, and a crash leaves eithe
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -49,6 +50,20 @@ _DDL = [
 ]
 
 
+@functools.cache
+def _expected_columns() -> dict[str, list[str]]:
+    """The columns of every btcn table, read from the DDL itself (an in-memory database)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for stmt in _DDL:
+            db.execute(stmt)
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: [r[1] for r in db.execute(f"PRAGMA table_info('{n}')")] for n in names
+                if not n.startswith("sqlite_")}  # fmt: skip
+    finally:
+        db.close()
+
+
 @dataclass(frozen=True)
 class JournalEvent:
     """One line of the execution journal: an intent before a request, an outcome after it."""
@@ -74,12 +89,14 @@ class StateStore:
                     isolation_level=None,
                 )  # fmt: skip
                 self._check_tables()
+                self._check_columns()
                 return
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
+            self._check_columns()  # before anything is written into the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             for stmt in _DDL:
@@ -96,6 +113,11 @@ class StateStore:
                 )
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open state store {self.path}: {exc}") from exc
+        except OSError as exc:  # e.g. its folder cannot be created (/proc/..., read-only disk)
+            raise StateError(
+                f"cannot open state store {self.path}: {exc.strerror or exc}",
+                hint="set [state] path (or BTCN_STATE__PATH) to a writable location",
+            ) from exc
 
     def _check_tables(self) -> None:
         # A read-only open creates nothing, so a foreign or damaged file must be refused here,
@@ -109,6 +131,22 @@ class StateStore:
                 f"cannot open state store {self.path}: not a btcn state store "
                 f"(no {', '.join(sorted(wanted - tables))} table)"
             )
+
+    def _check_columns(self) -> None:
+        """A table with a btcn name must have btcn's columns: a damaged or foreign file is one
+        clear refusal, not a query failing half-way through a command."""
+        found = {}
+        for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            if name in _expected_columns():
+                found[name] = [r[1] for r in self._db.execute(f"PRAGMA table_info('{name}')")]
+        for name, cols in sorted(found.items()):
+            missing = [c for c in _expected_columns()[name] if c not in cols]
+            if missing:
+                raise StateError(
+                    f"cannot open state store {self.path}: table {name} lacks the column(s) "
+                    f"{', '.join(missing)} (it has {', '.join(cols)}): a damaged or foreign file",
+                    hint="point [state] path at a btcn state store, or at a new file",
+                )
 
     def close(self) -> None:
         self._db.close()
