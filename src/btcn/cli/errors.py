@@ -30,8 +30,11 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from btcn.runtime.interrupts import deferred
+
         try:
-            return func(*args, **kwargs)
+            with deferred():  # a signal raises in the body, so every cleanup runs
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except BtcnError as exc:
