@@ -84,10 +84,7 @@ class StateStore:
         self.path = Path(path)
         try:
             if read_only:
-                self._db = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                )  # fmt: skip
+                self._db = self._open_read_only()
                 self._check_tables()
                 self._check_columns()
                 return
@@ -131,6 +128,26 @@ class StateStore:
                 f"cannot open state store {self.path}: not a btcn state store "
                 f"(no {', '.join(sorted(wanted - tables))} table)"
             )
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that never creates the file and never writes (``query_only``). It is
+        opened read-write when the file allows it: SQLite removes a WAL database's ``-wal`` and
+        ``-shm`` files when the last connection closes, which a ``mode=ro`` connection cannot do
+        (they would be left behind). A file we may not write is opened ``mode=ro``."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path))}"
+        for mode in ("rw", "ro"):
+            try:
+                db = sqlite3.connect(f"{uri}?mode={mode}", uri=True,
+                                     timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)  # fmt: skip
+                db.execute("PRAGMA query_only=ON")
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                if mode == "ro":
+                    raise
+        raise AssertionError("unreachable")
 
     def _check_columns(self) -> None:
         """A table with a btcn name must have btcn's columns: a damaged or foreign file is one
