@@ -3,7 +3,7 @@
 import os as _os
 import sys as _sys
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it (dynamic version)
 
 # Run as the `btcn` command (or `python -m btcn`): SIGTERM/SIGINT become exceptions from the very
 # first import on, not only once the CLI has loaded (see btcn.runtime.interrupts). A library

@@ -57,6 +57,19 @@ def test_sweep_prints_json_and_writes_its_files(tmp_path: Path) -> None:
     assert again.exit_code == 0 and json.loads(again.stdout)["reused"] == 6 and again.stderr == ""
 
 
+def test_workers_zero_means_every_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/sweeps.md and [sweep] workers: 0 = every core (here patched to a 1-core machine)."""
+    from btcn.sweep import backends
+
+    monkeypatch.setattr(backends, "cores", lambda: 1)
+    res = runner.invoke(app, args(tmp_path, "--workers", "0"))
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["workers"] == 1 and doc["backend"] == "serial" and doc["failed"] == 0
+    help_text = runner.invoke(app, ["sweep", "--help"]).stdout
+    assert "0 = every core" in " ".join(help_text.split())
+
+
 def test_walk_forward_from_the_command_line(tmp_path: Path) -> None:
     res = runner.invoke(app, args(tmp_path, "--workers", "1", "--walk-forward", "14d:7d",
                                   "--heatmap", "strategy.cooldown,strategy.threshold_floor"))  # fmt: skip
@@ -87,7 +100,7 @@ def test_failed_evaluations_exit_7_after_writing_everything(tmp_path: Path) -> N
     (["--metric", "vibes"], SMALL_GRID, ExitCode.USAGE, "not a KPI"),
     (["--walk-forward", "90d"], SMALL_GRID, ExitCode.USAGE, "TRAIN:TEST"),
     (["--heatmap", "onlyone"], SMALL_GRID, ExitCode.USAGE, "two swept keys"),
-    (["--workers", "0"], SMALL_GRID, ExitCode.USAGE, ""),
+    (["--workers", "-1"], SMALL_GRID, ExitCode.USAGE, ""),
     ([], '[grid]\n"strategy.cooldwn" = ["5m"]', ExitCode.CONFIG, "unknown settings key 'strategy.cooldwn'"),
     ([], '[grid]\n"strategy.cooldown" = [5]', ExitCode.CONFIG, "strategy.cooldown = 5"),
 ])  # fmt: skip

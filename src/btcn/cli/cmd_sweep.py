@@ -56,8 +56,9 @@ def sweep(
         int | None,
         typer.Option(
             "--workers",
-            min=1,
-            help="Local worker processes (default: every core; 1 runs in this process).",
+            min=0,
+            help="Local worker processes: 0 = every core, 1 runs in this process "
+            "(default [sweep] workers, 0).",
             show_default=False,
         ),
     ] = None,
@@ -111,6 +112,10 @@ def sweep(
         if len(parts) != 2 or not all(parts):
             raise UsageError("--heatmap takes two swept keys: KEY_X,KEY_Y")
         heat = (parts[0], parts[1])
+    if workers == 0:  # as in [sweep] workers: 0 = every core this process may use
+        from btcn.sweep.backends import cores
+
+        workers = cores()
     settings = load_settings(config)
     req = stage.SweepRequest(grid=grid, candles=candles, settings=settings, out_dir=out,
                              perp=perp, funding=funding, signals=signals, start=start, end=end,
