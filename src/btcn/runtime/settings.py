@@ -395,11 +395,13 @@ def _format_error(err: ValidationError, source: str) -> str:
 
 
 # BTCN_* variables that are not settings and stay allowed: the settings file, the secrets file,
-# --debug from the environment (cli.context), the test suite's CI switch (tests/services.py) and
-# the cron wrapper's inputs (examples/cron/btcn-rebalance.sh), which its btcn child inherits.
+# --debug from the environment (cli.context), the test suite's CI switch (tests/services.py), the
+# cron wrapper's inputs (examples/cron/btcn-rebalance.sh), which its btcn child inherits, and the
+# image build's source label (scripts/container-build.sh, set in the GitHub job).
 NON_SETTING_ENV = frozenset({
     CONFIG_ENV, "BTCN_SECRETS_FILE", "BTCN_DEBUG", "BTCN_REQUIRE_SERVICES",
     "BTCN_HOME", "BTCN_VENUE", "BTCN_MODE", "BTCN_SIGNALS", "BTCN_HISTORY_DAYS",
+    "BTCN_IMAGE_SOURCE",
 })  # fmt: skip
 _SECRET_NAME_KEYS = ("token_secret",)  # settings whose value names a secret (env var) to read
 
