@@ -112,6 +112,10 @@ def root(
     STATE.debug = STATE.debug or debug
     STATE.log_level = log_level.value
     STATE.quiet = STATE.quiet or quiet
+    if width != STATE.width:  # the console is built once per process, with the width in force
+        from btcn.cli.console import err_console
+
+        err_console.cache_clear()
     STATE.width = width
     from btcn.runtime.logs import setup_logging
 
