@@ -28,6 +28,7 @@ class PageResult:
     requests: list[str] = field(default_factory=list)
     selector_count: int = 0
     png: bytes = b""
+    load_ms: float = 0.0  # navigation start to the end of the load event (inline scripts ran)
 
 
 class Cdp:
@@ -114,6 +115,12 @@ def render(chromium: str, url: str, profile: Path, *, selector: str, width: int 
             if result.selector_count:
                 break
             time.sleep(0.1)
+        nav = cdp.call(
+            "Runtime.evaluate",
+            returnByValue=True,
+            expression="performance.getEntriesByType('navigation')[0].loadEventEnd",
+        )
+        result.load_ms = float(nav.get("result", {}).get("value") or 0.0)
         time.sleep(0.3)  # let the last frame paint
         shot = cdp.call("Page.captureScreenshot", format="png")
         result.png = base64.b64decode(shot["data"])

@@ -44,5 +44,5 @@ def apply_at_valuation(
     for o in decision.orders:
         price = quotes.spot if o.leg is Leg.BTC_SPOT else quotes.perp_mark
         fill = PaperFill(o.qty_venue, o.qty_btc, price, Decimal(0), True)
-        book, _ = apply_fill(book, o.leg, o.action, fill, perp.multiplier_btc, 0)
+        book, _ = apply_fill(book, o.leg, o.action, fill, perp.multiplier_btc, Decimal(0))
     return book

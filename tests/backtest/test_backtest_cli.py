@@ -36,8 +36,20 @@ def test_example_backtest_writes_every_file_with_its_contract(run_dir: Path) -> 
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".btcn-run-")]
     with open(run_dir / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert tuple(rows[0]) == SUMMARY_COLUMNS and len(rows) == 2
+    assert tuple(rows[0]) == (*SUMMARY_COLUMNS, "schema_version") and len(rows) == 2
     summary = dict(zip(rows[0], rows[1], strict=True))
+    assert summary["schema_version"] == "2"
+    # every ratio is a fraction (equity.parquet's net_delta_pct_nav is in percent)
+    pct = pq.read_table(run_dir / "equity.parquet").column("net_delta_pct_nav").to_numpy()
+    assert float(summary["max_abs_net_delta_nav"]) == pytest.approx(abs(pct).max() / 100)
+    assert 0.5 < float(summary["carry_capture"]) <= 1.05
+    assert 0.3 < float(summary["hedged_fraction"]) < 0.7
+    assert float(summary["fee_drag"]) == pytest.approx(
+        float(summary["fees_usdt"]) / float(summary["funding_usdt"])
+    )
+    assert float(summary["price_pnl_usdt"]) + float(summary["basis_pnl_usdt"]) == pytest.approx(
+        float(summary["gross_pnl_usdt"])
+    )
     assert int(summary["bars"]) == 31 * 288 and float(summary["nav_start"]) == 100_000
     assert pq.read_schema(run_dir / "equity.parquet").names == EQUITY_SCHEMA.names
     assert pq.read_schema(run_dir / "trades.parquet").names == TRADES_SCHEMA.names
@@ -58,6 +70,12 @@ def test_example_backtest_writes_every_file_with_its_contract(run_dir: Path) -> 
     )
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["kind"] == "backtest_run" and meta["has_perp"] is True
+    # every section that changes the result is recorded, the treasury's [risk] included
+    assert set(meta["settings"]) == {"strategy", "fees", "guardrails", "backtest", "risk"}
+    assert meta["settings"]["risk"]["margin_buffer"] == 0.5
+    # summary.min_liq_distance is the equity column's minimum (rows show wallets after transfers)
+    eq = pq.read_table(run_dir / "equity.parquet").to_pandas()
+    assert float(summary["min_liq_distance"]) == eq["liq_distance"].min()
     html = (run_dir / "equity.html").read_text()
     assert (
         html.startswith("<!DOCTYPE html>")

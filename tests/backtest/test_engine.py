@@ -207,3 +207,26 @@ def test_a_signal_acts_only_from_the_first_bar_after_it() -> None:
     assert any(
         t.action == "SELL" and t.ts_ms >= stamp + BAR for t in free.ledger.trades
     )  # gate mattered
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_the_engine_sweeps_only_after_a_plan_that_filled_in_full(complete: bool) -> None:
+    """The after-orders policy (core/treasury.after_orders_allowed), as paper and live apply it:
+    the sweep out of futures waits for a plan whose orders all filled in full; a top-up into
+    futures is made either way. Amounts are core/treasury.applied_amount."""
+    from btcn.backtest.engine import Engine
+    from btcn.core.treasury import Transfer
+
+    m = market(candles(np.full(20, 50_000.0)))
+    eng = Engine(m, engine_params(), 0, len(m))
+    eng.ledger.transfer_to_futures(D("1000.555"))
+    eng.after = [Transfer("futures", "spot", D(100), "sweep", "after_orders", ""),
+                 Transfer("spot", "futures", D("0.5"), "margin", "after_orders", ""),
+                 Transfer("spot", "futures", D("3.999"), "margin", "after_orders", "")]  # fmt: skip
+    eng.plan_complete = complete
+    eng._plan_ended(5)
+    swept = D(100) if complete else D(0)
+    # 0.5 is under the dust level; 3.999 moves 3.99 (floored to the cent)
+    assert eng.ledger.futures_usdt == D("1000.555") - swept + D("3.99")
+    assert eng.cols["transfer_usdt"][5] == float(-swept + D("3.99"))
+    assert eng.after == [] and eng.plan_complete

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +30,8 @@ D = Decimal
 
 
 @st.composite
-def scenarios(draw, *, with_signals: bool = True):
+def scenarios(draw, *, with_signals: bool = True, rebalance: str | None = None):
+    """A random market and settings; ``rebalance`` is drawn from both modes unless given."""
     n = draw(st.integers(min_value=30, max_value=400))
     seed = draw(st.integers(min_value=0, max_value=10_000))
     vol = draw(st.sampled_from([0.001, 0.004, 0.01]))
@@ -58,8 +60,11 @@ def scenarios(draw, *, with_signals: bool = True):
     )
     m = market(candles(spot_close), candles(perp_close), funding_at(f_bars, f_rates),
                sig or Signals((), (), "e", "e"), atr_window_ms=12 * BAR, periods=3)  # fmt: skip
+    mode = rebalance or draw(st.sampled_from(["book", "per_leg"]))
     p = engine_params(targets, fees=fees, leverage=leverage, cooldown_ms=cooldown,
-                      apply_signal_logic=draw(st.booleans()))  # fmt: skip
+                      apply_signal_logic=draw(st.booleans()), rebalance=mode,
+                      max_delta_drift=draw(st.sampled_from([0.002, 0.05])))  # fmt: skip
+    assert p.planner.rebalance == mode
     return m, p
 
 
@@ -70,10 +75,13 @@ def trades_key(out):
     ]
 
 
+@pytest.mark.parametrize("mode", ["book", "per_leg"])
 @settings(max_examples=60)
-@given(scenarios())
-def test_event_skipping_equals_the_bar_by_bar_loop(case) -> None:
-    m, p = case
+@given(data=st.data())
+def test_event_skipping_equals_the_bar_by_bar_loop(mode, data) -> None:
+    """The fast path equals the naive loop in each rebalance mode (passed explicitly: the
+    PlannerParams default is not the settings default)."""
+    m, p = data.draw(scenarios(rebalance=mode))
     fast = run(m, p)
     slow = run(m, p, naive=True)
     assert trades_key(fast) == trades_key(slow)
@@ -211,3 +219,26 @@ def test_round_trip_at_one_price_loses_exactly_the_fees(
     nav1 = led.spot_usdt + led.futures_usdt + led.spot.qty_btc * price + led.perp_unrealized(price)
     assert nav1 == nav0 - led.fees_usdt
     assert led.fees_usdt == (qty + held) * price * rate
+
+
+@settings(max_examples=60)
+@given(scenarios())
+def test_each_row_shows_the_wallets_after_the_transfers_it_records(case) -> None:
+    """Row convention: ``futures_usdt`` of a row minus the row before it is the row's
+    ``transfer_usdt`` plus the bar's perp cash flows (realised PnL less fees, funding, a negative
+    balance the insurance fund absorbed) -- so a transfer shows in the wallets of the very row
+    that records it, and so do the margin ratio and the liquidation distance built from them."""
+    m, p = case
+    out = run(m, p)
+    c = out.columns
+    flows = np.zeros(len(c["nav_usdt"]))
+    for t in out.ledger.trades:
+        if t.leg != "BTC_SPOT":
+            flows[t.bar - out.first] += float(t.realized_pnl_usdt - t.fee_usdt)
+    for e in out.liquidations:
+        flows[e.bar - out.first] += float(e.absorbed_usdt)
+    flows += c["funding_usdt"]
+    prev = np.concatenate([[0.0], c["futures_usdt"][:-1]])
+    change = c["futures_usdt"] - prev
+    scale = 1e-9 * (1 + np.abs(c["nav_usdt"]))
+    assert np.all(np.abs(change - c["transfer_usdt"] - flows) <= scale)

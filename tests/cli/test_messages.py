@@ -76,6 +76,21 @@ def test_markup_is_interpreted_only_in_btcn_own_templates() -> None:
                 )
 
 
+def test_no_markup_tag_outside_a_styled_template() -> None:
+    """With markup off, a ``[yellow]…[/]`` written anywhere else would be printed as is."""
+    import re
+
+    tag = re.compile(r"\[/\]|\[(bold|dim|red|green|yellow|cyan|italic)\b")
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        templates = {id(n.args[0]) for n in ast.walk(tree) if isinstance(n, ast.Call)
+                     and getattr(n.func, "id", getattr(n.func, "attr", "")) == "styled"}  # fmt: skip
+        for node in ast.walk(tree):
+            literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if literal and tag.search(node.value) and id(node) not in templates:
+                assert path.name == "console.py", f"{path.relative_to(SRC)}:{node.lineno}"
+
+
 def test_every_renderer_shows_brackets_literally(captured: Captured) -> None:
     from btcn.audit.compare import KpiCheck, Proposal
     from btcn.cli import render, render_ops

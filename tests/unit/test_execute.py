@@ -208,3 +208,57 @@ def test_paper_reconcile_uses_the_live_tolerance(example_plan: Plan, tmp_path: P
 def test_a_dry_run_says_when_the_paper_account_differs(example_plan: Plan, tmp_path: Path) -> None:
     r = execute.run(req(example_plan, tmp_path, dry_run=True))
     assert "the paper account differs from the plan's snapshot (spot BTC is 0.0" in r.note
+
+
+def _with_transfers(p: Plan, *transfers: tuple[str, str, str, str]) -> Plan:
+    from btcn.contracts import PlannedTransfer
+
+    ts = [
+        PlannedTransfer(
+            from_=f,
+            to="spot" if f == "futures" else "futures",
+            amount_usdt=D(a),
+            reason=reason,
+            when=when,
+        )
+        for f, a, reason, when in transfers
+    ]
+    return p.model_copy(update={"transfers": ts})
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_paper_sweeps_only_after_a_plan_that_filled_in_full(
+    example_plan: Plan, tmp_path: Path, complete: bool
+) -> None:
+    """The after-orders policy of every executor: a sweep out of futures only when every order
+    filled in full; the rest of a top-up into futures always."""
+    start = Book(spot_usdt=D(10**6) if complete else D(500), spot_btc=D(0), futures_usdt=D(50_000))
+    with StateStore(tmp_path / "state.db") as st:
+        st.save_paper_book(start, 0)
+    p = _with_transfers(example_plan, ("futures", "100", "sweep", "after_orders"))
+    r = execute.run(req(p, tmp_path, force=True))  # a hand-made account, not the plan's book
+    assert (r.status == "completed") is complete
+    with StateStore(tmp_path / "state.db") as st:
+        end = st.paper_book()
+    short = next(o for o in r.orders if o.leg == "BTC_PERP_SHORT")
+    swept = D(100) if complete else D(0)
+    assert end.futures_usdt == start.futures_usdt - short.fee_usdt - swept
+    # the rest of a top-up into futures is made whether or not the orders filled
+    p = _with_transfers(example_plan, ("spot", "7", "margin", "after_orders"))
+    for all_filled in (True, False):
+        book = Book(spot_usdt=D(10), spot_btc=D(0), futures_usdt=D(0))
+        after, _ = execute.paper_transfers(p, book, "after_orders", load_settings(),
+                                           all_filled=all_filled)  # fmt: skip
+        assert after.futures_usdt == D(7)
+
+
+def test_paper_transfers_move_the_applied_amount(example_plan: Plan) -> None:
+    """Capped by the source wallet's available, floored to the cent, nothing under the dust level."""
+    settings = load_settings()
+    book = Book(spot_usdt=D("5.678"), spot_btc=D(0), futures_usdt=D(0))
+    p = _with_transfers(example_plan, ("spot", "100", "margin", "before_orders"))
+    after, done = execute.paper_transfers(p, book, "before_orders", settings)
+    assert done[0][1] == D("5.67") and after.spot_usdt == D("0.008")
+    dust = Book(spot_usdt=D("0.99"), spot_btc=D(0), futures_usdt=D(0))
+    after, done = execute.paper_transfers(p, dust, "before_orders", settings)
+    assert done[0][1] == 0 and after == dust

@@ -42,6 +42,19 @@ class EquityColumns:
         self._seg_ends.append(hi)
         self._seg_books.append(fb)
 
+    def rerecord(self, j: int, fb: valuation.FloatBook) -> None:
+        """Bar ``j`` (the last one recorded) closes with ``fb`` after all: a decision's
+        before-orders transfers happen at the bar's close, and the row that records them shows
+        the wallets after them."""
+        assert self._seg_ends and self._seg_ends[-1] == j + 1, "only the last bar is re-recorded"
+        if self._seg_starts[-1] == j:
+            self._seg_starts.pop()
+            self._seg_ends.pop()
+            self._seg_books.pop()
+        else:
+            self._seg_ends[-1] = j
+        self.record(j, j + 1, fb)
+
     def materialise(self, m: Market, leverage: float, liq_k: float, chunk: int = 1 << 20) -> None:
         """All equity columns from the ledger segments, a chunk of bars at a time (bounded memory).
 

@@ -17,8 +17,8 @@ the planner); each is capped, when applied, by what the source wallet then has a
 
 A decision is due when a leg drifted beyond ``thr`` (or, in book mode, the net delta beyond
 ``max_delta_drift``) and the cooldown is over, or -- cooldown or not -- when the treasury wants a
-transfer-only plan (:func:`btcn.core.treasury.transfer_due`, scanned as
-:class:`btcn.core.treasury.TransferLines`).
+transfer-only plan (:class:`btcn.core.treasury.TransferScan`, the float form of
+:func:`btcn.core.treasury.plan_transfers` with no orders).
 """
 
 from __future__ import annotations
@@ -44,12 +44,20 @@ from btcn.contracts.enums import Action, Leg
 from btcn.core import valuation
 from btcn.core.book import Quotes
 from btcn.core.legs import SIDE_OF
-from btcn.core.liquidation import linear_terms
+from btcn.core.liquidation import breached, linear_terms, requirement, worst_price
 from btcn.core.money import ZERO, dec, round_down_to_step
 from btcn.core.planner import decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading
-from btcn.core.treasury import Transfer, TransferLines, TreasuryFloats, available_estimate
+from btcn.core.treasury import (
+    Transfer,
+    TransferScan,
+    TreasuryFloats,
+    after_orders_allowed,
+    applied_amount,
+    available_estimate,
+)
+from btcn.core.trigger import Fired, fired, in_cooldown
 
 F64 = npt.NDArray[np.float64]
 
@@ -59,27 +67,9 @@ MAX_WINDOW = 65_536
 
 
 def liquidation_mask(fb: valuation.FloatBook, low: F64, high: F64, k: float) -> F64:
-    """Whether the perp book breaches Gate's liquidation requirement at the bar's worst price
-    (cross margin on the futures wallet; ``k`` = maintenance rate + taker fee). Works on arrays
-    and on scalars alike.
-
-    Futures equity minus the requirement is linear in the price, ``a + b * p``
-    (:func:`btcn.core.liquidation.linear_terms`, the formula the plan's estimate uses), so the
-    worst price of a bar is its low or its high.
-    """
-    exposure = fb.long_btc + fb.short_btc
-    a, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
-                        fb.short_entry_usdt, k)  # fmt: skip
-    if isinstance(b, float):
-        # one book over many bars: the worst price is the low when b > 0 and the high when b < 0
-        # (float rounding is monotonic, so the other test is implied and can be skipped)
-        if not exposure > 0:
-            return np.zeros(low.shape, dtype=bool) if isinstance(low, np.ndarray) else False
-        if b > 0:
-            return a + b * low < 0
-        if b < 0:
-            return a + b * high < 0
-    return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
+    """:func:`btcn.core.liquidation.breached` for the ledger's float book."""
+    return breached(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                    fb.short_entry_usdt, k, low, high)  # fmt: skip
 
 
 class Engine:
@@ -96,6 +86,7 @@ class Engine:
         self.ledger = Ledger(params.initial_nav_usdt, params.perp_spec.multiplier_btc)
         self.pending: list[Pending] = []
         self.plan_filled = False
+        self.plan_complete = True  # every order of the plan in flight filled in full so far
         self.last_rebalance_ms: int | None = None
         self.blocked: list[BlockedRecord] = []
         self.liquidations: list[LiquidationEvent] = []
@@ -111,9 +102,10 @@ class Engine:
         self.tf = TreasuryFloats.of(tp) if tp is not None else None
         self.book_mode = params.planner.rebalance == "book"
         self.mdd = params.planner.max_delta_drift
+        self.cooldown_ms = params.planner.cooldown_ms
         self.after: list[Transfer] = []  # the decided plan's after_orders transfers
-        self._lines_for: valuation.FloatBook | None = None
-        self._lines_cache: TransferLines | None = None
+        self._scan_for: valuation.FloatBook | None = None
+        self._scan_cache: TransferScan | None = None
         # funding settlements inside [first, stop)
         fb = market.funding_bar
         sel = (fb >= first) & (fb < stop)
@@ -129,45 +121,43 @@ class Engine:
         """Note that bars [lo, hi) close with the current ledger; columns are built at the end."""
         self.equity.record(lo, hi, self.ledger.float_book())
 
+    def _fired(self, fb: valuation.FloatBook, sl: slice | int) -> Fired:
+        """:func:`btcn.core.trigger.fired` on a stretch of bars or on one bar (as Python floats:
+        the same IEEE arithmetic, faster than NumPy scalars)."""
+        m = self.m
+        if isinstance(sl, int):
+            ps, pp, thr = float(m.spot_close[sl]), float(m.perp_close[sl]), float(m.thr[sl])
+        else:
+            ps, pp, thr = m.spot_close[sl], m.perp_close[sl], m.thr[sl]
+        return fired(fb, ps, pp, ps, thr, self.t, book_mode=self.book_mode,
+                     max_delta_drift=self.mdd)  # fmt: skip
+
     def _may_trade(self, j: int) -> bool:
-        """The trigger of :meth:`_stretch` for one bar: some leg beyond thr, NAV > 0, cooldown over.
+        """The trigger of :meth:`_stretch` for one bar (:mod:`btcn.core.trigger`): some leg beyond
+        thr or the net delta beyond its limit, NAV > 0, cooldown over -- or a transfer due.
 
         When it is false the planner could only answer no_action/cooldown, so it is not called.
         """
         m, fb = self.m, self.ledger.float_book()
-        cooling = (
-            self.last_rebalance_ms is not None
-            and int(m.open_ms[j]) + m.bar_ms < self.last_rebalance_ms + self.p.planner.cooldown_ms
-        )
-        ps, pp = float(m.spot_close[j]), float(m.perp_close[j])
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        if not nav > 0:
+        f = self._fired(fb, j)
+        if not f.nav > 0:
             return False
-        if self.tf is not None and self._lines(fb).due(pp):
+        if (f.drift or f.delta) and not in_cooldown(
+            int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms
+        ):
             return True
-        if cooling:
-            return False
-        thr = float(m.thr[j])
-        t = self.t
-        return bool(
-            valuation.beyond(ws, t[0], thr)
-            or valuation.beyond(wl, t[1], thr)
-            or valuation.beyond(wsh, t[2], thr)
-            or (self.book_mode and self._delta_beyond(fb, ps, nav))
-        )
+        return self.tf is not None and self._scan(fb).due(float(m.perp_close[j]))
 
-    def _delta_beyond(self, fb: valuation.FloatBook, p_ref: F64 | float, nav: F64 | float) -> F64:
-        """The book-level trigger: ``|net delta| * P_ref / NAV > max_delta_drift``."""
-        return abs(valuation.net_delta_btc(fb) * p_ref / nav) > self.mdd
-
-    def _lines(self, fb: valuation.FloatBook) -> TransferLines:
-        """The treasury's rules for the current book as lines in the mark (cached per book)."""
-        if self._lines_for is not fb:
+    def _scan(self, fb: valuation.FloatBook) -> TransferScan:
+        """The treasury's no-order rule for the current book in the mark (cached per book)."""
+        if self._scan_for is not fb:
             assert self.tf is not None
-            self._lines_cache = TransferLines.of(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt,
-                                                 fb.short_btc, fb.short_entry_usdt, self.tf)  # fmt: skip
-            self._lines_for = fb
-        return self._lines_cache
+            self._scan_cache = TransferScan.of(fb.futures_usdt, fb.spot_usdt, fb.long_btc,
+                                               fb.long_entry_usdt, fb.short_btc,
+                                               fb.short_entry_usdt, self.tf)  # fmt: skip
+            self._scan_for = fb
+        assert self._scan_cache is not None
+        return self._scan_cache
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, naive: bool = False) -> EngineOutput:
@@ -204,25 +194,17 @@ class Engine:
         end = min(end, self.stop, j + self._window)
         fb = self.ledger.float_book()
         sl = slice(j, end)
-        ps, pp = m.spot_close[sl], m.perp_close[sl]
-        nav, ws, wl, wsh = valuation.weights(fb, ps, pp)
-        thr = m.thr[sl]
-        trig = valuation.beyond(ws, self.t[0], thr) | valuation.beyond(wsh, self.t[2], thr)
-        if fb.long_btc != 0 or self.t[1] != 0:  # else w_long is 0 against a 0 target: never fires
-            trig |= valuation.beyond(wl, self.t[1], thr)
-        if self.book_mode and valuation.net_delta_btc(fb) != 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                trig |= self._delta_beyond(fb, ps, nav)
-        if self.last_rebalance_ms is not None:
-            # bars close in order: the cooldown covers a prefix of the stretch
-            open_ms = m.open_ms[sl]
-            ends = self.last_rebalance_ms + self.p.planner.cooldown_ms - m.bar_ms
-            trig[: int(np.searchsorted(open_ms, ends, side="left"))] = False
+        pp = m.perp_close[sl]
+        f = self._fired(fb, sl)
+        trig = f.drift | f.delta
+        if in_cooldown(int(m.open_ms[j]) + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms):
+            # bars close in order: only a stretch that starts in the cooldown has bars in it
+            trig &= ~in_cooldown(m.open_ms[sl] + m.bar_ms, self.last_rebalance_ms, self.cooldown_ms)
         if self.tf is not None:
-            lines = self._lines(fb)
-            if lines.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
-                trig |= lines.due_array(pp)
-        trig &= nav > 0
+            scan = self._scan(fb)
+            if scan.maybe(float(pp.min()), float(pp.max())):  # else due on no bar of the stretch
+                trig |= scan.due_array(pp)
+        trig &= f.nav > 0
         trig |= liquidation_mask(fb, m.perp_low[sl], m.perp_high[sl], self.mmr)
         hits = np.flatnonzero(trig)
         if hits.size:
@@ -282,6 +264,7 @@ class Engine:
                     continue
                 else:
                     self.cancelled += 1
+                    self.plan_complete = False
                     continue
             else:
                 bar_open = m.spot_open[j] if spot else m.perp_open[j]
@@ -297,6 +280,8 @@ class Engine:
                 held = led.tracker(o.leg).qty_btc
                 if o.action in (Action.CLOSE_LONG, Action.CLOSE_SHORT):
                     qty = min(qty, held)
+            if qty < o.qty_btc:
+                self.plan_complete = False
             if qty <= 0:
                 self.cancelled += 1
                 continue
@@ -308,11 +293,18 @@ class Engine:
         self.cols["fees_usdt"][j - self.first] += float(fee_bar)
         self.pending = still
         if not still:
-            if self.plan_filled:
-                self.plan_filled = False
-                self.rebalances += 1
-            self._apply_transfers(j, self.after)
-            self.after = []
+            self._plan_ended(j)
+
+    def _plan_ended(self, j: int) -> None:
+        """Every order of the plan in flight has ended: its after-orders transfers, as the one
+        after-orders policy (:func:`btcn.core.treasury.after_orders_allowed`) allows."""
+        if self.plan_filled:
+            self.plan_filled = False
+            self.rebalances += 1
+        done = [t for t in self.after if after_orders_allowed(t.from_wallet, self.plan_complete)]
+        self._apply_transfers(j, done)
+        self.after = []
+        self.plan_complete = True
 
     def _rest_fills(self, o: Pending, j: int) -> bool:
         """Whether a resting PostOnly order fills during bar j (the bar trades through it)."""
@@ -325,20 +317,35 @@ class Engine:
         )
 
     def _apply_transfers(self, j: int, transfers: list[Transfer] | tuple[Transfer, ...]) -> None:
-        """Perform transfers in order, each capped by what its source wallet has available now
-        (spot USDT; futures: the wallet less margin and unrealised loss, never unrealised profit)."""
+        """Perform transfers in order, each moving :func:`btcn.core.treasury.applied_amount`: the
+        planned amount capped by what its source wallet has available now (spot USDT; futures: the
+        wallet less margin and unrealised loss, never unrealised profit), to the cent, none under
+        the dust level."""
         led = self.ledger
+        tp = self.p.planner.treasury
+        dust = tp.dust_usdt if tp is not None else ZERO
         for t in transfers:
             if t.from_wallet == "spot":
-                amount = min(t.amount_usdt, led.spot_usdt)
+                available = led.spot_usdt
             else:
                 mark = dec(float(self.m.perp_close[j]))
-                amount = -min(t.amount_usdt,
-                              available_estimate(led.book(), mark, led.mult, self.p.leverage))  # fmt: skip
+                available = available_estimate(led.book(), mark, led.mult, self.p.leverage)
+            amount = applied_amount(t.amount_usdt, available, dust)
+            if t.from_wallet == "futures":
+                amount = -amount
             if amount:
                 led.transfer_to_futures(amount)
                 self.transfers += 1
                 self.cols["transfer_usdt"][j - self.first] += float(amount)
+
+    def _transfers_at_close(self, j: int, transfers: list[Transfer]) -> None:
+        """A decision's transfers at bar j's close: the bar's row (already recorded) shows the
+        wallets after them, so ``transfer_usdt``, the wallets, the margin ratio and the
+        liquidation distance of one row agree."""
+        done = self.transfers
+        self._apply_transfers(j, transfers)
+        if self.transfers != done:
+            self.equity.rerecord(j, self.ledger.float_book())
 
     def _liquidation(self, j: int, ts_ms: int) -> None:
         m, led = self.m, self.ledger
@@ -348,12 +355,12 @@ class Engine:
         lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
         if not liquidation_mask(fb, lo, hi, self.mmr):
             return
-        # the extreme of the bar where equity minus maintenance margin is lowest (see
-        # liquidation_mask: it is linear in the price, falling with it when b > 0)
-        b = fb.long_btc - fb.short_btc - self.mmr * (fb.long_btc + fb.short_btc)
-        price_f = lo if b > 0 else hi
+        # the extreme of the bar where equity minus the requirement is lowest
+        _, b = linear_terms(fb.futures_usdt, fb.long_btc, fb.long_entry_usdt, fb.short_btc,
+                            fb.short_entry_usdt, self.mmr)  # fmt: skip
+        price_f = worst_price(b, lo, hi)
         equity = fb.futures_usdt + valuation.unrealized_pnl(fb, price_f)
-        maint = self.mmr * (fb.long_btc + fb.short_btc) * price_f
+        maint = requirement(fb.long_btc, fb.short_btc, self.mmr, price_f)
         price = dec(price_f)
         rate = self.p.fees.perp_taker
         fee_bar = ZERO
@@ -371,7 +378,12 @@ class Engine:
             led._changed()
         self.cols["fees_usdt"][j - self.first] += float(fee_bar)
         self.liquidations.append(LiquidationEvent(j, ts_ms, price_f, equity, maint, absorbed))
-        self.pending = [o for o in self.pending if o.leg is Leg.BTC_SPOT]
+        kept = [o for o in self.pending if o.leg is Leg.BTC_SPOT]
+        if len(kept) < len(self.pending):
+            self.plan_complete = False  # the liquidation ended the perp orders
+            self.pending = kept
+            if not kept:
+                self._plan_ended(j)
 
     def _decide(self, j: int) -> None:
         m, p = self.m, self.p
@@ -398,9 +410,9 @@ class Engine:
             if d.orders:
                 self.cancelled += len(d.orders)  # nothing to fill on: a data gap follows
                 return
-            self._apply_transfers(j, before + after)  # a transfer-only plan
+            self._transfers_at_close(j, before + after)  # a transfer-only plan
             return
-        self._apply_transfers(j, before)  # before any fill of this plan's orders
+        self._transfers_at_close(j, before)  # before any fill of this plan's orders
         self.after = after
         self.last_rebalance_ms = as_of
         self.pending = [

@@ -18,6 +18,7 @@ from btcn.core.book import Book
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO
 from btcn.core.positions import PositionTracker
+from btcn.core.projection import fill_book, spot_btc_received
 from btcn.core.valuation import FloatBook
 
 
@@ -90,20 +91,23 @@ class Ledger:
     def fill(self, bar: int, ts_ms: int, leg: Leg, action: Action, qty_btc: Decimal, price: Decimal,
              fee_rate: Decimal, liquidity: str) -> TradeRecord:  # fmt: skip
         buy = SIDE_OF[action].value == "BUY"
-        fee = qty_btc * price * fee_rate
-        # Gate keeps a spot buy's fee in the asset received: the BTC credited is net of it
-        fee_btc = qty_btc * fee_rate if buy and leg is Leg.BTC_SPOT else ZERO
-        held = qty_btc - fee_btc
-        effect = self.tracker(leg).apply(held if buy else -qty_btc, price, ts_ms)
-        if effect.flipped:
-            raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
-        if leg is Leg.BTC_SPOT:
-            cash = qty_btc * price
-            self.spot_usdt += -cash if buy else cash - fee
-            if self.spot_usdt < 0:
-                raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")
+        # the money: core.projection.fill_book, the arithmetic plan and paper use
+        try:
+            done = fill_book(self.book(), leg, buy, qty_btc, price, fee_rate, self.mult)
+        except ValueError as e:  # a perp fill beyond its side: a bug, never a user error
+            raise LedgerError(str(e)) from e
+        fee, fee_btc = done.fee_usdt, done.fee_btc
+        # the perp side as fill_book computed it; the spot leg's entry and realised PnL (reports)
+        if done.leg is not None:
+            effect = self.tracker(leg).record(done.leg, ts_ms)
         else:
-            self.futures_usdt += effect.realized_pnl_usdt - fee
+            held = spot_btc_received(qty_btc, fee_rate) if buy else -qty_btc
+            effect = self.spot.apply(held, price, ts_ms)
+            if effect.flipped:
+                raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
+        self.spot_usdt, self.futures_usdt = done.book.spot_usdt, done.book.futures_usdt
+        if self.spot_usdt < 0:
+            raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")
         self.fees_usdt += fee
         self.realized_usdt += effect.realized_pnl_usdt
         self.turnover_usdt += qty_btc * price

@@ -181,7 +181,10 @@ def summary_table(summary: dict, meta: dict, out: object) -> None:
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
-    pct = {"roi", "cagr", "max_drawdown", "fees_per_nav_per_day"}
+    # fractions in the file, percent in the table
+    pct = {"roi", "cagr", "max_drawdown", "fees_per_nav_per_day", "min_liq_distance",
+           "max_abs_net_delta_nav", "funding_apr_on_nav", "net_apr_on_nav", "funding_rate_apr",
+           "hedged_fraction", "carry_capture", "fee_drag"}  # fmt: skip
     for key, value in summary.items():
         if key in ("start", "end", "bars"):
             continue

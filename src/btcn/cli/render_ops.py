@@ -28,7 +28,7 @@ def audit_table(run: str, checks: list[KpiCheck], proposals: list[Proposal]) -> 
     for c in checks:
         dev = "n/a" if c.deviation != c.deviation else f"{c.deviation * 100:+.1f} %"
         style = STATUS_STYLE[c.status]
-        table.add_row(c.name, fmt_kpi(c.name, c.actual), fmt_kpi(c.name, c.target), c.better,
+        table.add_row(c.label, fmt_kpi(c.name, c.actual), fmt_kpi(c.name, c.target), c.better,
                       dev, plain(c.status, style))  # fmt: skip
     console = err_console()
     console.print(table)

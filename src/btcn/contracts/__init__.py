@@ -110,6 +110,7 @@ UPGRADES: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("snapshot", 1): _bump(2),
     ("weights", 1): _bump(2),
     ("execution_report", 1): _bump(2),
+    ("audit", 1): _bump(2),  # version 2 only adds optional fields (labels, windows, rules)
 }
 
 

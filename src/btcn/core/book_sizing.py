@@ -221,7 +221,8 @@ def size_book(
                 dropped.append(Dropped(Leg.BTC_SPOT, Action.BUY, Side.BUY, ZERO,
                                        "no USDT for the spot buy (spot and transferable futures cash)"))  # fmt: skip
             perps, perp_drops = hedge(book, spot, nav_d, quotes, spot_spec, perp_spec, params)
-            if params.realise_locked_profit:
+            if params.realise_locked_profit and need - cap >= tp.dust_usdt:
+                # only a shortfall worth a transfer is worth a realise pair (two perp fees)
                 # the realised profit must first lift the wallet to the margin it backs (only cash
                 # above it is available), then pay for the spot buy that could not be paid
                 im = (after.long_contracts + after.short_contracts) * mult * quotes.perp_mark

@@ -22,6 +22,8 @@ SIDE_OF: dict[Action, Side] = {
     Action.CLOSE_SHORT: Side.BUY,
 }
 
+BUYS: frozenset[Action] = frozenset(a for a, side in SIDE_OF.items() if side is Side.BUY)
+
 LEG_OF: dict[Action, Leg] = {action: leg for (leg, _), action in _ACTIONS.items()}
 
 

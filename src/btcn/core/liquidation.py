@@ -52,12 +52,51 @@ class LiquidationEstimate:
 
 
 def linear_terms(
-    wallet: F, long_btc: F, long_entry: F, short_btc: F, short_entry: F, k: float
+    wallet: F, long_btc: F, long_entry: F, short_btc: F, short_entry: F, k: F
 ) -> tuple[F, F]:
-    """``(A, B)`` of ``f(p) = A + B * p`` (module docstring); floats or arrays."""
+    """``(A, B)`` of ``f(p) = A + B * p`` (module docstring): the one place the liquidation terms
+    are written. Plain arithmetic, so it serves Decimals (the plan), floats and arrays (the
+    backtester) alike. ``A`` is also the futures equity's intercept: ``E(p) = A + (L - S) p``."""
     a = wallet - long_entry * long_btc + short_entry * short_btc
     b = (long_btc - short_btc) - k * (long_btc + short_btc)
     return a, b
+
+
+def requirement(long_btc: F, short_btc: F, k: F, price: F) -> F:
+    """The liquidation requirement at ``price``: maintenance margin plus the liquidation order's
+    taker fee, ``k * (L + S) * p``."""
+    return k * (long_btc + short_btc) * price
+
+
+def adverse_factor(b: F, distance: F) -> F:
+    """The mark a move of ``distance`` against the book reaches, per unit of mark: a rally
+    (``1 + distance``) when the short dominates (``B < 0``), else a fall (``1 - distance``, at
+    least 0). Scalars only (Decimal or float)."""
+    return 1 + distance if b < 0 else max(1 - distance, 0)
+
+
+def worst_price(b: F, low: F, high: F) -> F:
+    """The price of a bar where ``f`` is lowest: its low when ``B > 0``, its high otherwise."""
+    return low if b > 0 else high
+
+
+def breached(wallet: F, long_btc: F, long_entry: F, short_btc: F, short_entry: F, k: float,
+             low: F, high: F) -> F:  # fmt: skip
+    """Whether the perp book breaches the liquidation requirement at a bar's worst price (cross
+    margin on the futures wallet). ``f`` is linear in the price, so the worst price of a bar is its
+    low or its high. Works on arrays of bars and on scalars alike."""
+    exposure = long_btc + short_btc
+    a, b = linear_terms(wallet, long_btc, long_entry, short_btc, short_entry, k)
+    if isinstance(b, float):
+        # one book over many bars: the worst price is the low when b > 0 and the high when b < 0
+        # (float rounding is monotonic, so the other test is implied and can be skipped)
+        if not exposure > 0:
+            return np.zeros(low.shape, dtype=bool) if isinstance(low, np.ndarray) else False
+        if b > 0:
+            return a + b * low < 0
+        if b < 0:
+            return a + b * high < 0
+    return ((a + b * low < 0) | (a + b * high < 0)) & (exposure > 0)
 
 
 def cross_liq_price_f(
@@ -95,8 +134,8 @@ def cross_estimate(
     short_btc = book.short_contracts * multiplier_btc
     if long_btc + short_btc == 0:
         return None, None, False
-    a = book.futures_usdt - book.long_entry_usdt * long_btc + book.short_entry_usdt * short_btc
-    b = (long_btc - short_btc) - k * (long_btc + short_btc)
+    a, b = linear_terms(book.futures_usdt, long_btc, book.long_entry_usdt, short_btc,
+                        book.short_entry_usdt, k)  # fmt: skip
     if b == 0:
         return None, None, False
     rally = b < 0
@@ -164,10 +203,9 @@ def wallet_for_distance(
     short_btc = book.short_contracts * multiplier_btc
     if long_btc + short_btc == 0:
         return ZERO
-    b = (long_btc - short_btc) - k * (long_btc + short_btc)
-    worst = mark * (1 + distance) if b < 0 else max(mark * (1 - distance), ZERO)
-    # A + B * worst >= 0 with A = W - e_L L + e_S S
-    return book.long_entry_usdt * long_btc - book.short_entry_usdt * short_btc - b * worst
+    # A + B * worst >= 0 with A = W - e_L L + e_S S: W = W - A - B * worst
+    a, b = linear_terms(ZERO, long_btc, book.long_entry_usdt, short_btc, book.short_entry_usdt, k)
+    return -a - b * (mark * adverse_factor(b, distance))
 
 
 def is_finite(x: float | None) -> bool:

@@ -37,6 +37,7 @@ from btcn.core.signals import SignalReading
 from btcn.core.sizing import size_leg
 from btcn.core.threshold import AtrReading, threshold
 from btcn.core.treasury import Transfer, plan_transfers
+from btcn.core.trigger import fired, in_cooldown
 
 Status = Literal["rebalance", "no_action", "cooldown", "blocked", "safe_mode"]
 Trigger = Literal["drift", "delta", "liquidation"]
@@ -128,12 +129,13 @@ def cooldown_state(now_ms: int, last_rebalance_ms: int | None, cooldown_ms: int)
     """At most one rebalance per ``cooldown_ms``, measured from the last executed rebalance."""
     if last_rebalance_ms is None:
         return CooldownState(cooldown_ms, None, None, False)
-    next_allowed = last_rebalance_ms + cooldown_ms
-    return CooldownState(cooldown_ms, last_rebalance_ms, next_allowed, now_ms < next_allowed)
+    active = bool(in_cooldown(now_ms, last_rebalance_ms, cooldown_ms))
+    return CooldownState(cooldown_ms, last_rebalance_ms, last_rebalance_ms + cooldown_ms, active)
 
 
 @dataclass(frozen=True, slots=True)
 class BookValuation:
+    fb: valuation.FloatBook  # the book as the float trigger sees it
     nav_f: float  # the float NAV the trigger uses
     nav_usdt: Decimal  # the exact NAV sizing uses
     legs: tuple[LegState, ...]
@@ -166,7 +168,7 @@ def value_book(
     net = qty[0] + qty[1] - qty[2]
     frac = float(net) * float(quotes.p_ref) / nav_f if nav_f > 0 else math.nan
     return BookValuation(
-        nav_f, valuation.nav_decimal(book, quotes, multiplier_btc), legs, net, frac
+        fb, nav_f, valuation.nav_decimal(book, quotes, multiplier_btc), legs, net, frac
     )
 
 
@@ -212,9 +214,11 @@ def decide(
         return _finish(book, quotes, perp_spec, params, status="cooldown", safe_mode=False,
                        guardrails=tuple(checks), **base)  # fmt: skip
 
-    drift = any(valuation.beyond(ws[i], params.targets[i], thr) for i in range(3))
     book_mode = params.rebalance == "book"
-    delta_fired = book_mode and abs(net_pct) > params.max_delta_drift
+    f = fired(val.fb, float(quotes.spot), float(quotes.perp_mark),
+              float(quotes.p_ref), thr, params.targets, book_mode=book_mode,
+              max_delta_drift=params.max_delta_drift)  # fmt: skip
+    drift, delta_fired = bool(f.drift), bool(f.delta)
     trigger: Trigger | None = "drift" if drift else "delta" if delta_fired else None
     intents: list[OrderIntent] = []
     dropped: list[Dropped] = []

@@ -29,6 +29,47 @@ class FillEffect:
     flipped: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LegFill:
+    """One leg after one fill: the position arithmetic every book in btcn uses."""
+
+    qty_btc: Decimal
+    entry_price: Decimal
+    direction: int  # +1 long, -1 short, 0 flat
+    realized_pnl_usdt: Decimal
+    closed_qty_btc: Decimal
+    opened_qty_btc: Decimal  # added to the side, or the flip's new side
+    flipped: bool
+
+
+def leg_fill(qty_btc: Decimal, entry_price: Decimal, direction: int, signed_qty_btc: Decimal,
+             price: Decimal) -> LegFill:  # fmt: skip
+    """A fill of ``signed_qty_btc`` at ``price`` on a leg holding ``qty_btc`` at ``entry_price``
+    (module docstring: average entry on adds, PnL realised on reductions, a flip opens the rest
+    at the fill price)."""
+    if signed_qty_btc == 0:
+        raise ValueError("a fill needs a non-zero quantity")
+    if price <= 0:
+        raise ValueError("a fill needs a positive price")
+    sign = 1 if signed_qty_btc > 0 else -1
+    qty = abs(signed_qty_btc)
+    if direction == 0:
+        return LegFill(qty, price, sign, ZERO, ZERO, qty, False)
+    if direction == sign:
+        new_qty = qty_btc + qty
+        entry = (entry_price * qty_btc + price * qty) / new_qty
+        return LegFill(new_qty, entry, sign, ZERO, ZERO, qty, False)
+    closed = min(qty, qty_btc)
+    pnl = (price - entry_price) * closed * direction
+    left = qty_btc - closed
+    remainder = qty - closed
+    if left > 0:
+        return LegFill(left, entry_price, direction, pnl, closed, ZERO, False)
+    if remainder > 0:
+        return LegFill(remainder, price, sign, pnl, closed, remainder, True)
+    return LegFill(ZERO, ZERO, 0, pnl, closed, ZERO, False)
+
+
 class PositionTracker:
     """Mutable per-leg position; everything in Decimal (it is the ledger)."""
 
@@ -83,42 +124,27 @@ class PositionTracker:
         return (price - self.entry_price) * self.qty_btc * self.direction
 
     def apply(self, signed_qty_btc: Decimal, price: Decimal, ts_ms: int) -> FillEffect:
-        if signed_qty_btc == 0:
-            raise ValueError("a fill needs a non-zero quantity")
-        if price <= 0:
-            raise ValueError("a fill needs a positive price")
-        sign = 1 if signed_qty_btc > 0 else -1
-        qty = abs(signed_qty_btc)
-        if self.direction in (0, sign):
+        """The fill's arithmetic is :func:`leg_fill`; the tracker adds ids and times."""
+        return self.record(
+            leg_fill(self.qty_btc, self.entry_price, self.direction, signed_qty_btc, price), ts_ms
+        )
+
+    def record(self, f: LegFill, ts_ms: int) -> FillEffect:
+        """Take the leg's state from a computed :class:`LegFill`, with ids and times."""
+        if f.closed_qty_btc == 0:  # an add (or an open from flat)
             if self.direction == 0:
                 self.position_id += 1
-                self.direction = sign
                 self.entry_ts_ms = ts_ms
-                self.entry_price = price
-                self.qty_btc = qty
-            else:
-                new_qty = self.qty_btc + qty
-                self.entry_price = (self.entry_price * self.qty_btc + price * qty) / new_qty
-                self.qty_btc = new_qty
-            return FillEffect(self.position_id, ZERO, ZERO, qty, None, False)
-
-        closed = min(qty, self.qty_btc)
-        pnl = (price - self.entry_price) * closed * self.direction
-        self.realized_pnl_usdt += pnl
+            self.direction, self.qty_btc, self.entry_price = f.direction, f.qty_btc, f.entry_price
+            return FillEffect(self.position_id, ZERO, ZERO, f.opened_qty_btc, None, False)
+        self.realized_pnl_usdt += f.realized_pnl_usdt
         duration = None if self.entry_ts_ms is None else (ts_ms - self.entry_ts_ms) / 1000.0
         closed_id = self.position_id
-        self.qty_btc -= closed
-        remainder = qty - closed
-        flipped = False
-        if self.qty_btc == 0:
-            self.direction = 0
-            self.entry_price = ZERO
+        self.direction, self.qty_btc, self.entry_price = f.direction, f.qty_btc, f.entry_price
+        if f.direction == 0:
             self.entry_ts_ms = None
-            if remainder > 0:
-                flipped = True
-                self.position_id += 1
-                self.direction = sign
-                self.qty_btc = remainder
-                self.entry_price = price
-                self.entry_ts_ms = ts_ms
-        return FillEffect(closed_id, pnl, closed, remainder, duration, flipped)
+        elif f.flipped:
+            self.position_id += 1
+            self.entry_ts_ms = ts_ms
+        return FillEffect(closed_id, f.realized_pnl_usdt, f.closed_qty_btc, f.opened_qty_btc,
+                          duration, f.flipped)  # fmt: skip

@@ -7,15 +7,15 @@ treasury (margin of the planned perp book). Fees follow the venue: a spot buy's 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from btcn.contracts.enums import Action, Leg
 from btcn.core.book import Book
-from btcn.core.legs import SIDE_OF
-from btcn.core.money import ONE, ZERO
-from btcn.core.positions import PositionTracker
+from btcn.core.legs import BUYS
+from btcn.core.money import ZERO
+from btcn.core.positions import LegFill, leg_fill
 
 
 class OrderLike(Protocol):
@@ -31,29 +31,56 @@ class OrderLike(Protocol):
 
 def spot_btc_received(qty_btc: Decimal, fee_rate: Decimal) -> Decimal:
     """BTC credited by a spot buy of ``qty_btc``: Gate keeps its fee in the asset received."""
-    return qty_btc * (ONE - fee_rate)
+    return qty_btc - qty_btc * fee_rate
 
 
-def apply_perp(
-    book: Book, leg: Leg, buy: bool, qty_btc: Decimal, price: Decimal, mult: Decimal
-) -> tuple[Book, Decimal]:
-    """The book after one perp fill (no fee) and the PnL it realised."""
+@dataclass(frozen=True, slots=True)
+class BookFill:
+    book: Book
+    fee_usdt: Decimal  # the fee's value (a spot buy's is taken in BTC: ``fee_btc``)
+    fee_btc: Decimal
+    leg: LegFill | None  # the perp leg's arithmetic (None for spot)
+
+
+def fill_book(book: Book, leg: Leg, buy: bool, qty_btc: Decimal, price: Decimal,
+              fee_rate: Decimal, mult: Decimal) -> BookFill:  # fmt: skip
+    """The book after one fill: THE fill arithmetic of plan (:func:`project`), paper
+    (:func:`btcn.exchange.paper.apply_fill`) and backtest (:meth:`btcn.backtest.ledger.Ledger.fill`).
+
+    Fee ``qty * price * rate``. Spot buy: USDT pays ``qty * price``, BTC credited
+    ``qty - qty * rate`` (Gate keeps the fee in the asset received). Spot sell: USDT credited
+    ``qty * price - fee``. Perp: the position per :func:`btcn.core.positions.leg_fill` (a perp fill
+    never flips a hedge-mode side), the wallet ``+ (realised PnL - fee)``. The venue's
+    ``available`` figure is stale after a fill (None)."""
+    fee = qty_btc * price * fee_rate
+    if leg is Leg.BTC_SPOT:
+        if buy:
+            fee_btc = qty_btc * fee_rate
+            out = Book(book.spot_usdt - qty_btc * price,
+                       book.spot_btc + spot_btc_received(qty_btc, fee_rate),
+                       book.futures_usdt, book.long_contracts, book.long_entry_usdt,
+                       book.short_contracts, book.short_entry_usdt)  # fmt: skip
+            return BookFill(out, fee, fee_btc, None)
+        out = Book(book.spot_usdt + (qty_btc * price - fee), book.spot_btc - qty_btc,
+                   book.futures_usdt, book.long_contracts, book.long_entry_usdt,
+                   book.short_contracts, book.short_entry_usdt)  # fmt: skip
+        return BookFill(out, fee, ZERO, None)
     long_leg = leg is Leg.BTC_PERP_LONG
-    tracker = PositionTracker(leg.value)
     contracts = book.long_contracts if long_leg else book.short_contracts
     entry = book.long_entry_usdt if long_leg else book.short_entry_usdt
-    tracker.seed(contracts * mult, entry, 0, 1 if long_leg else -1)
-    effect = tracker.apply(qty_btc if buy else -qty_btc, price, 0)
-    if effect.flipped:
+    side = 1 if long_leg else -1
+    f = leg_fill(contracts * mult, entry, side if contracts > 0 else 0,
+                 qty_btc if buy else -qty_btc, price)  # fmt: skip
+    if f.flipped:
         raise ValueError(f"{'buy' if buy else 'sell'} of {qty_btc} BTC exceeds the {leg} position")
-    new_contracts = tracker.qty_btc / mult
-    new_entry = tracker.entry_price if tracker.qty_btc > 0 else ZERO
-    wallet = book.futures_usdt + effect.realized_pnl_usdt
+    wallet = book.futures_usdt + (f.realized_pnl_usdt - fee)
     if long_leg:
-        out = replace(book, long_contracts=new_contracts, long_entry_usdt=new_entry)
+        out = Book(book.spot_usdt, book.spot_btc, wallet, f.qty_btc / mult, f.entry_price,
+                   book.short_contracts, book.short_entry_usdt)  # fmt: skip
     else:
-        out = replace(book, short_contracts=new_contracts, short_entry_usdt=new_entry)
-    return replace(out, futures_usdt=wallet, futures_available_usdt=None), effect.realized_pnl_usdt
+        out = Book(book.spot_usdt, book.spot_btc, wallet, book.long_contracts,
+                   book.long_entry_usdt, f.qty_btc / mult, f.entry_price)  # fmt: skip
+    return BookFill(out, fee, ZERO, f)
 
 
 def project(
@@ -65,44 +92,15 @@ def project(
     perp_fee: Decimal,
 ) -> Book:
     """``book`` after every order filled in full at its limit price (closes first, so a realise
-    pair on the short leg never flips it). The perp arithmetic is the position tracker's
-    (average entry on adds, PnL realised on reductions), written out: the planner calls this on
-    every decision."""
+    pair on the short leg never flips it), each fill by :func:`fill_book`."""
     if not orders:
         return book
-    spot_usdt, spot_btc, wallet = book.spot_usdt, book.spot_btc, book.futures_usdt
-    legs = {
-        Leg.BTC_PERP_LONG: [book.long_contracts * mult, book.long_entry_usdt, 1],
-        Leg.BTC_PERP_SHORT: [book.short_contracts * mult, book.short_entry_usdt, -1],
-    }
     ordered = sorted(orders, key=lambda o: o.action not in (Action.CLOSE_LONG, Action.CLOSE_SHORT))
     for o in ordered:
-        buy = SIDE_OF[o.action].value == "BUY"
-        q, px = o.qty_btc, o.limit_price_usdt
-        if o.leg is Leg.BTC_SPOT:
-            if buy:
-                spot_usdt -= q * px
-                spot_btc += spot_btc_received(q, spot_fee)
-            else:
-                spot_usdt += q * px * (ONE - spot_fee)
-                spot_btc -= q
-            continue
-        pos = legs[o.leg]
-        qty, entry, direction = pos
-        if (1 if buy else -1) == direction:  # adds to the side
-            new = qty + q
-            pos[1] = px if qty == 0 else (entry * qty + px * q) / new
-            pos[0] = new
-        else:
-            if q > qty:
-                raise ValueError(f"{o.action} of {q} BTC exceeds the {o.leg} position")
-            wallet += (px - entry) * q * direction
-            pos[0] = qty - q
-            if pos[0] == 0:
-                pos[1] = ZERO
-        wallet -= q * px * perp_fee
-    (lq, le, _), (sq, se, _) = legs[Leg.BTC_PERP_LONG], legs[Leg.BTC_PERP_SHORT]
-    return Book(spot_usdt, spot_btc, wallet, lq / mult, le, sq / mult, se)
+        spot = o.leg is Leg.BTC_SPOT
+        book = fill_book(book, o.leg, o.action in BUYS, o.qty_btc, o.limit_price_usdt,
+                         spot_fee if spot else perp_fee, mult).book  # fmt: skip
+    return book
 
 
 def net_delta_btc(book: Book, mult: Decimal) -> Decimal:

@@ -24,9 +24,9 @@ their limit prices, at the mark), initial margin ``IM = (long + short notional) 
 ``max(0, wallet + min(uPnL, 0) - IM)`` (unrealised profit excluded, unrealised loss included).
 Transfers move NAV between wallets and never change it.
 
-The float functions at the end accept NumPy arrays: the backtester scans a stretch of bars for the
-first bar where a transfer-only plan would be due with the very arithmetic :func:`transfer_due`
-uses on one bar.
+:class:`TransferScan` at the end is the float form of :func:`plan_transfers` for a plan with no
+orders: the backtester scans a stretch of bars with it for the first bar where a transfer-only plan
+is due. ``tests/properties/test_transfer_scan.py`` holds the two equal on random books.
 """
 
 from __future__ import annotations
@@ -38,13 +38,16 @@ from typing import Any, Literal
 import numpy as np
 
 from btcn.core.book import Book
-from btcn.core.liquidation import wallet_for_distance
+from btcn.core.liquidation import adverse_factor, linear_terms, wallet_for_distance
 from btcn.core.money import ONE, ZERO
 
 F = Any  # float or NumPy array
 Wallet = Literal["spot", "futures"]
 When = Literal["before_orders", "after_orders"]
 Reason = Literal["margin", "liquidation_guard", "fund_spot", "sweep"]
+
+
+DUST_USDT = Decimal("1")  # the minimum transfer: smaller amounts are not worth a request
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class TreasuryParams:
     transfer_band: Decimal = Decimal("0.25")
     min_liquidation_distance: Decimal = Decimal("0.30")
     k: Decimal = Decimal("0.0045")  # maintenance rate + taker fee (liquidation rule)
-    dust_usdt: Decimal = Decimal("1")  # smaller transfers are not worth a request
+    dust_usdt: Decimal = DUST_USDT
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,27 @@ def _q(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding="ROUND_DOWN")
 
 
+def _q_up(x: Decimal) -> Decimal:
+    """To the cent, rounded up: a ``fund_spot`` transfer covers the buy it exists for."""
+    return x.quantize(Decimal("0.01"), rounding="ROUND_UP")
+
+
+def fund_spot_amount(shortfall_usdt: Decimal, room_usdt: Decimal, dust_usdt: Decimal) -> Decimal:
+    """The ``fund_spot`` transfer for a spot-buy shortfall: the shortfall rounded UP to the cent,
+    at least ``dust_usdt`` (a buy short by less than the dust level is funded with the minimum
+    transfer, not left unpaid), never more than ``room_usdt`` floored to the cent (what may leave
+    futures); zero when that is not worth moving (:func:`worth_moving`)."""
+    if shortfall_usdt <= 0:
+        return ZERO
+    amount = min(_q_up(max(shortfall_usdt, dust_usdt)), _q(max(room_usdt, ZERO)))
+    return amount if worth_moving(amount, dust_usdt) else ZERO
+
+
+def worth_moving(amount_usdt: Decimal, dust_usdt: Decimal) -> bool:
+    """A planned transfer is made when it is at least one cent and at least ``dust_usdt``."""
+    return amount_usdt > 0 and amount_usdt >= dust_usdt
+
+
 def after_orders_allowed(from_wallet: Wallet, all_filled: bool) -> bool:
     """The after-orders policy every executor (paper, backtest, ``execute --live``) applies.
 
@@ -136,7 +160,7 @@ def applied_amount(planned_usdt: Decimal, available_usdt: Decimal, dust_usdt: De
     below ``dust_usdt`` (the venue's minimum is one cent; btcn skips transfers under the dust
     level as not worth a request). Every executor moves exactly this amount."""
     amount = _q(min(planned_usdt, max(available_usdt, ZERO)))
-    return amount if amount >= dust_usdt and amount > 0 else ZERO
+    return amount if worth_moving(amount, dust_usdt) else ZERO
 
 
 def plan_transfers(
@@ -161,7 +185,7 @@ def plan_transfers(
     if lv.initial_margin > 0 and lv.equity < lv.low:
         guard = lv.liquidation_equity >= lv.target * (ONE - p.transfer_band)
         topup = _q(min(lv.aim - lv.equity, before.spot_usdt))
-        if topup >= p.dust_usdt:
+        if worth_moving(topup, p.dust_usdt):
             reason: Reason = "liquidation_guard" if guard else "margin"
             detail = (
                 f"futures equity {lv.equity:.2f} below {lv.low:.2f}: to {lv.aim:.2f} "
@@ -172,19 +196,17 @@ def plan_transfers(
         else:
             topup = ZERO
         rest = _q(min(lv.aim - lv.equity - topup, spot_proceeds_usdt))
-        if rest >= p.dust_usdt:
+        if worth_moving(rest, p.dust_usdt):
             detail = f"the rest of the top-up to {lv.aim:.2f}, from the planned spot sells"
             out.append(Transfer("spot", "futures", rest, "margin", "after_orders", detail))
     fund = ZERO
     shortfall = spot_need_usdt - (before.spot_usdt - topup)
     if shortfall > 0 and topup == 0:
         cash = futures_available(before, mark, mult, p.leverage)
-        fund = _q(min(shortfall, cash, max(lv.equity - lv.aim, ZERO)))
-        if fund >= p.dust_usdt:
+        fund = fund_spot_amount(shortfall, min(cash, lv.equity - lv.aim), p.dust_usdt)
+        if fund > 0:
             detail = f"spot buys need {spot_need_usdt:.2f}, spot holds {before.spot_usdt:.2f}"
             out.append(Transfer("futures", "spot", fund, "fund_spot", "before_orders", detail))
-        else:
-            fund = ZERO
     equity = lv.equity - fund
     if lv.initial_margin == 0 and after.long_contracts == 0 and after.short_contracts == 0:
         excess = after.futures_usdt - fund  # flat book: the whole wallet may go back
@@ -195,7 +217,7 @@ def plan_transfers(
         movable = min(excess, available_estimate(after, mark, mult, p.leverage) - fund)
         minimum = max(p.transfer_band * lv.target, p.dust_usdt)
     sweep = _q(movable) if movable > 0 else ZERO
-    if sweep >= minimum and sweep > 0:
+    if worth_moving(sweep, minimum):
         detail = f"futures equity {equity:.2f} above {lv.high:.2f}: back to {lv.aim:.2f}"
         out.append(Transfer("futures", "spot", sweep, "sweep", "after_orders", detail))
     return tuple(out)
@@ -212,7 +234,7 @@ def spot_capacity(before: Book, after: Book, mark: Decimal, mult: Decimal, p: Tr
     return cash
 
 
-# --- float forms for the backtester's scan (elementwise, arrays or scalars) --------------------
+# --- the float form for the backtester's scan ------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,111 +244,125 @@ class TreasuryFloats:
     transfer_band: float
     min_liquidation_distance: float
     k: float
+    dust_usdt: float
 
     @classmethod
     def of(cls, p: TreasuryParams) -> TreasuryFloats:
         return cls(float(p.leverage), float(p.margin_buffer), float(p.transfer_band),
-                   float(p.min_liquidation_distance), float(p.k))  # fmt: skip
+                   float(p.min_liquidation_distance), float(p.k), float(p.dust_usdt))  # fmt: skip
 
 
-def transfer_due(
-    wallet: F, long_btc: F, long_entry: F, short_btc: F, short_entry: F, p_perp: F,
-    tf: TreasuryFloats,
-) -> F:  # fmt: skip
-    """Whether the book as it stands needs a transfer-only plan at mark ``p_perp``: its futures
-    equity is below the treasury's low level (margin or liquidation guard), or a sweep of at least
-    ``transfer_band * target`` is due. Same rules as :func:`plan_transfers` with no orders."""
-    exposure = long_btc + short_btc
-    upnl = (p_perp - long_entry) * long_btc + (short_entry - p_perp) * short_btc
-    equity = wallet + upnl
-    im = exposure * p_perp / tf.leverage
-    target = im * (1.0 + tf.margin_buffer)
-    # liquidation guard: f(p') >= 0 at the mark moved by the distance against the book
-    a = wallet - long_entry * long_btc + short_entry * short_btc
-    b = (long_btc - short_btc) - tf.k * exposure
-    worst = np.where(
-        b < 0, p_perp * (1.0 + tf.min_liquidation_distance),
-        np.maximum(p_perp * (1.0 - tf.min_liquidation_distance), 0.0),
-    )  # fmt: skip
-    guard = a + b * worst < 0
-    low = np.maximum(target * (1.0 - tf.transfer_band), im)
-    e_liq = (long_entry * long_btc - short_entry * short_btc - b * worst) + upnl
-    aim = np.maximum(target, e_liq)
-    high = np.maximum(target * (1.0 + tf.transfer_band), aim)
-    avail = np.maximum(wallet + np.minimum(upnl, 0.0) - im, 0.0)
-    sweep = np.minimum(equity - aim, avail)
-    due = (equity < low) | guard
-    due = due | ((equity > high) & (sweep >= np.maximum(tf.transfer_band * target, 1.0)))
-    return due & (exposure > 0)
+Line = tuple[float, float]  # (alpha, beta): the value alpha + beta * p at the mark p
 
 
-@dataclass(frozen=True, slots=True)
-class TransferLines:
-    """:func:`transfer_due` of one book, decomposed: every rule is a sign test of a line
-    ``alpha + beta * p`` in the mark ``p`` (equity, margin, the liquidation-guard equity and the
-    sweep's levels are all linear in ``p`` for fixed positions). ``single``: due when any line is
-    ``< 0``; ``sweep``: due when every line is ``>= 0`` (the first strictly ``> 0``).
+def _cent_floor(x: F) -> F:
+    """:func:`_q` in floats (elementwise). ``0.29 * 100`` is ``28.999999999999996`` in binary
+    floats: a hundred-millionth of a cent keeps a whole cent whole."""
+    return np.floor(x * 100.0 + 1e-6) / 100.0
 
-    A line is monotone, so over a stretch of bars it can only change sign between the stretch's
-    lowest and highest mark: :meth:`maybe` answers from those two prices and the backtester scans
-    the stretch bar by bar only when a transfer may be due in it."""
 
-    single: tuple[tuple[float, float], ...]
-    sweep: tuple[tuple[float, float], ...]
-    active: bool
+@dataclass(slots=True)  # not frozen: built once per book the backtester holds, and cheaply
+class TransferScan:
+    """Whether ``plan_transfers(book, book, p, ...)`` -- a plan with no orders -- moves anything,
+    in floats, for one fixed book as a function of the mark ``p > 0``.
+
+    It is :func:`levels` and :func:`plan_transfers` term by term: for fixed positions every level
+    is proportional to the mark (``IM = mu p``, ``T = tau p``, ``E_liq = g p``, so ``low``, ``aim``
+    and ``high`` are ``max`` of slopes times ``p``), the futures equity is the line
+    ``E = a + u1 p`` and btcn's ``available`` estimate is ``max(min(E, W) - IM, 0)``. So:
+
+    * top-up (``before_orders``): ``E < low`` and ``q(min(aim - E, spot USDT)) >= dust``;
+    * sweep of an open book (``after_orders``): ``E > high`` and
+      ``q(min(E - aim, available)) >= max(transfer_band * T, dust)``;
+    * sweep of a flat perp book: ``q(W) >= dust`` (and at least one cent), whatever the mark;
+
+    with ``q`` the floor to the cent. ``tests/properties/test_transfer_scan.py`` holds it equal to
+    :func:`plan_transfers` on random books (and to :func:`btcn.core.planner.decide` in both
+    rebalance modes) except within a micro-USDT of a level, where float rounding may decide either
+    way. Every test is a sign test of a line in ``p``; :meth:`maybe` bounds them over a stretch of
+    marks from its lowest and highest mark, so the backtester scans bar by bar only where a
+    transfer may be due."""
+
+    active: bool  # an open perp book
+    flat_sweep: bool  # a flat book whose wallet is swept at any mark
+    wallet: float
+    spot_usdt: float
+    equity: Line
+    mu: float  # IM / p
+    tau: float  # T / p
+    low: float  # low / p
+    aim: float  # aim / p
+    high: float  # high / p
+    band: float
+    dust: float
 
     @classmethod
-    def of(cls, wallet: float, long_btc: float, long_entry: float, short_btc: float,
-           short_entry: float, tf: TreasuryFloats) -> TransferLines:  # fmt: skip
+    def of(cls, wallet: float, spot_usdt: float, long_btc: float, long_entry: float,
+           short_btc: float, short_entry: float, tf: TreasuryFloats) -> TransferScan:  # fmt: skip
         x = long_btc + short_btc
-        u0 = short_entry * short_btc - long_entry * long_btc
+        dust = max(tf.dust_usdt, 0.01)  # plan_transfers also needs a positive cent amount
+        if not x > 0:
+            return cls(False, _cent_floor(wallet) >= dust, wallet, spot_usdt, (wallet, 0.0),
+                       0.0, 0.0, 0.0, 0.0, 0.0, tf.transfer_band, dust)  # fmt: skip
         u1 = long_btc - short_btc
-        mu = x / tf.leverage  # initial margin per unit of mark
-        tau = mu * (1.0 + tf.margin_buffer)  # target
-        lam = max(tau * (1.0 - tf.transfer_band), mu)  # low
-        b = u1 - tf.k * x
-        d = tf.min_liquidation_distance
-        omega = 1.0 + d if b < 0 else max(1.0 - d, 0.0)  # the adverse move of the guard
-        aim = max(tau, u1 - b * omega)  # e_liq = (u1 - b * omega) * p
-        eta = max(tau * (1.0 + tf.transfer_band), aim)  # high
-        band = tf.transfer_band * tau
-        a = wallet + u0  # equity = a + u1 * p
-        single = ((a, u1 - lam), (a, b * omega))
-        sweep = (
-            (a, u1 - eta),  # equity > high (strict)
-            (a, u1 - aim - band),  # equity - aim >= band * target
-            (a - 1.0, u1 - aim),  # equity - aim >= 1
-            (a, u1 - mu - band),  # available (with unrealised loss) >= band * target
-            (a - 1.0, u1 - mu),
-            (wallet, -mu - band),  # available (no unrealised profit) >= band * target
-            (wallet - 1.0, -mu),
-        )
-        return cls(single, sweep, x > 0)
-
-    def due(self, p: float) -> bool:
-        if not self.active:
-            return False
-        if any(al + be * p < 0 for al, be in self.single):
-            return True
-        (a0, b0), *rest = self.sweep
-        return a0 + b0 * p > 0 and all(al + be * p >= 0 for al, be in rest)
-
-    def maybe(self, lo: float, hi: float) -> bool:
-        """Whether :meth:`due` can hold for some mark in ``[lo, hi]``."""
-        if not self.active:
-            return False
-        if any(min(al + be * lo, al + be * hi) < 0 for al, be in self.single):
-            return True
-        return all(max(al + be * lo, al + be * hi) >= 0 for al, be in self.sweep)
+        # E = a + u1 p; the liquidation function is a + b p
+        a, b = linear_terms(wallet, long_btc, long_entry, short_btc, short_entry, tf.k)
+        mu = x / tf.leverage
+        tau = mu * (1.0 + tf.margin_buffer)
+        omega = adverse_factor(b, tf.min_liquidation_distance)  # worst mark / p
+        g = u1 - b * omega  # E_liq / p
+        low = max(tau * (1.0 - tf.transfer_band), g, mu)
+        aim = max(tau, g)
+        high = max(tau * (1.0 + tf.transfer_band), aim)
+        return cls(True, False, wallet, spot_usdt, (a, u1), mu, tau, low, aim, high,
+                   tf.transfer_band, dust)  # fmt: skip
 
     def due_array(self, p: F) -> F:
-        out = np.zeros(np.shape(p), dtype=bool)
+        """Elementwise over marks ``p`` (array or scalar)."""
         if not self.active:
-            return out
-        for al, be in self.single:
-            out |= al + be * p < 0
-        (a0, b0), *rest = self.sweep
-        sw = a0 + b0 * p > 0
-        for al, be in rest:
-            sw &= al + be * p >= 0
-        return out | sw
+            return np.full(np.shape(p), self.flat_sweep, dtype=bool)
+        a, u1 = self.equity
+        e = a + u1 * p
+        topup = (e < self.low * p) & (
+            _cent_floor(np.minimum((self.aim - u1) * p - a, self.spot_usdt)) >= self.dust
+        )
+        avail = np.maximum(np.minimum(e, self.wallet) - self.mu * p, 0.0)
+        movable = np.minimum(e - self.aim * p, avail)
+        sweep = (e > self.high * p) & (
+            _cent_floor(movable) >= np.maximum(self.band * self.tau * p, self.dust)
+        )
+        return topup | sweep
+
+    def due(self, p: float) -> bool:
+        """One mark (:meth:`maybe` first: cheap, and false on most bars)."""
+        return self.maybe(p, p) and bool(self.due_array(p))
+
+    def maybe(self, lo: float, hi: float) -> bool:
+        """Whether :meth:`due_array` can hold for some mark in ``[lo, hi]`` (conservative: each
+        test is a line in ``p``, true somewhere on the interval when true at an end; the floor to
+        the cent only makes a test stricter)."""
+        if not self.active:
+            return self.flat_sweep
+        a, u1 = self.equity
+        if (
+            _somewhere(-a, self.low - u1, lo, hi, strict=True)
+            and _somewhere(-a - self.dust, self.aim - u1, lo, hi)
+            and self.spot_usdt >= self.dust
+        ):
+            return True
+        band = self.band * self.tau
+        return (
+            _somewhere(a, u1 - self.high, lo, hi, strict=True)
+            and _somewhere(a, u1 - self.aim - band, lo, hi)
+            and _somewhere(a - self.dust, u1 - self.aim, lo, hi)
+            and _somewhere(a, u1 - self.mu - band, lo, hi)
+            and _somewhere(a - self.dust, u1 - self.mu, lo, hi)
+            and _somewhere(self.wallet, -self.mu - band, lo, hi)
+            and _somewhere(self.wallet - self.dust, -self.mu, lo, hi)
+        )
+
+
+def _somewhere(alpha: float, beta: float, lo: float, hi: float, strict: bool = False) -> bool:
+    """Whether the line ``alpha + beta * p`` is >= 0 (> 0 when strict) somewhere in [lo, hi]."""
+    top = max(alpha + beta * lo, alpha + beta * hi)
+    return top > 0 if strict else top >= 0

@@ -61,7 +61,11 @@ def _nav(fb: FloatBook, p_spot: F, upnl: F) -> F:
 
 def weights(fb: FloatBook, p_spot: F, p_perp: F) -> tuple[F, F, F, F]:
     """``(nav, w_spot, w_long, w_short)``; weights are meaningless when nav <= 0 (guardrail)."""
-    value = nav(fb, p_spot, p_perp)
+    return weights_at(fb, p_spot, p_perp, nav(fb, p_spot, p_perp))
+
+
+def weights_at(fb: FloatBook, p_spot: F, p_perp: F, value: F) -> tuple[F, F, F, F]:
+    """:func:`weights` given the NAV ``value`` already computed at these prices."""
     return (
         value,
         fb.spot_btc * p_spot / value,

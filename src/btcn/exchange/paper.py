@@ -11,8 +11,9 @@ Fill model for one planned order (quantities in venue units: BTC for spot, contr
    spot sell to the BTC held, rounded down to the step; the order then reports ``partially_filled``.
 
 Fees: a spot buy's fee is taken in BTC, as Gate charges the asset received (the BTC credited is
-``qty * (1 - fee rate)``; ``fee_usdt`` reports its value); a spot sell's fee in USDT. Perp fills update the hedge-mode position with the same :class:`PositionTracker` the
-backtester uses; realised PnL and fees settle in the futures wallet.
+``qty * (1 - fee rate)``; ``fee_usdt`` reports its value); a spot sell's fee in USDT. Every fill
+changes the book by :func:`btcn.core.projection.fill_book`, the arithmetic plan and backtest use;
+realised PnL and perp fees settle in the futures wallet.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from btcn.contracts.plan import PlannedOrder
 from btcn.core.book import Book
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ONE, ZERO, round_down_to_step
-from btcn.core.projection import apply_perp
+from btcn.core.projection import fill_book
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,33 +103,18 @@ def clip_spot_fill(
                      qty * fee_rate if buy else ZERO)  # fmt: skip
 
 
-def apply_fill(
-    book: Book, leg: Leg, action: Action, fill: PaperFill, multiplier_btc: Decimal, ts_ms: int
-) -> tuple[Book, Decimal]:
-    """The book after one fill, and the PnL it realised (perp legs only)."""
-    buy = SIDE_OF[action].value == "BUY"
-    if leg is Leg.BTC_SPOT:
-        cash = fill.qty_btc * fill.price_usdt
-        if buy:
-            return replace(
-                book,
-                spot_usdt=book.spot_usdt - cash,
-                spot_btc=book.spot_btc + fill.qty_btc - fill.fee_btc,
-            ), ZERO
-        return replace(
-            book,
-            spot_usdt=book.spot_usdt + cash - fill.fee_usdt,
-            spot_btc=book.spot_btc - fill.qty_btc,
-        ), ZERO
-    book, realized = apply_perp(book, leg, buy, fill.qty_btc, fill.price_usdt, multiplier_btc)
-    return replace(book, futures_usdt=book.futures_usdt - fill.fee_usdt), realized
+def apply_fill(book: Book, leg: Leg, action: Action, fill: PaperFill, multiplier_btc: Decimal,
+               fee_rate: Decimal) -> tuple[Book, Decimal]:  # fmt: skip
+    """The book after one fill (:func:`btcn.core.projection.fill_book`, the arithmetic plan and
+    backtest use), and the PnL it realised (perp legs only)."""
+    done = fill_book(book, leg, SIDE_OF[action].value == "BUY", fill.qty_btc, fill.price_usdt,
+                     fee_rate, multiplier_btc)  # fmt: skip
+    return done.book, done.leg.realized_pnl_usdt if done.leg is not None else ZERO
 
 
-def apply_transfer(
-    book: Book, from_wallet: str, amount: Decimal, available: Decimal
-) -> tuple[Book, Decimal]:
-    """Move up to ``amount`` USDT out of ``from_wallet`` (never more than ``available`` there)."""
-    amount = min(amount, available)
+def apply_transfer(book: Book, from_wallet: str, amount: Decimal) -> tuple[Book, Decimal]:
+    """Move ``amount`` USDT out of ``from_wallet`` (sized by the caller with
+    :func:`btcn.core.treasury.applied_amount`)."""
     if amount <= 0:
         return book, ZERO
     sign = 1 if from_wallet == "spot" else -1

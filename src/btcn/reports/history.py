@@ -351,6 +351,7 @@ def prepare(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = No
         kpis, int(equity["ts_ms"][0]), int(equity["ts_ms"][-1]), int(nav.shape[0]),
         turnover_usdt=float(sum(t["qty_btc"] * t["price"] for t in trades)), trades=len(trades),
         blocked=0, rebalances=rebalances, transfers=transfers, equity=equity,
+        funding_recorded=False,  # funding lands in the wallets (and NAV), not in funding_usdt
     )  # fmt: skip
     new_meta = {
         "source": SOURCE,

@@ -138,9 +138,10 @@ def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], 
             "start": req.start,
             "end": req.end,
         },
+        # every section that changes the result
         "settings": {
             k: getattr(s, k).model_dump(mode="json")
-            for k in ("strategy", "fees", "guardrails", "backtest")
+            for k in ("strategy", "fees", "guardrails", "backtest", "risk")
         },
         "targets": list(targets_tuple(s)),
         "initial_nav_usdt": float(s.backtest.initial_nav_usdt),

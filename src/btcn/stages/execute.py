@@ -28,7 +28,7 @@ from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
 from btcn.core.plan_check import check_plan
 from btcn.core.reconcile import Holdings, differences, plan_start
-from btcn.core.treasury import available_estimate
+from btcn.core.treasury import DUST_USDT, after_orders_allowed, applied_amount, available_estimate
 from btcn.errors import InvalidInputError, UsageError
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.paper import (
@@ -107,21 +107,27 @@ def _step_and_unit(plan: Plan, leg: Leg) -> tuple[Decimal, Decimal]:
 
 
 def paper_transfers(
-    plan: Plan, book: Book, when: str, settings: Settings
+    plan: Plan, book: Book, when: str, settings: Settings, *, all_filled: bool = True
 ) -> tuple[Book, list[tuple[PlannedTransfer, Decimal]]]:
-    """Apply the plan's transfers of one phase to the paper book, as the venue would: never more
-    than the source wallet's available (futures: btcn's estimate, unrealised profit excluded)."""
+    """Apply the plan's transfers of one phase to the paper book, as every executor does: after
+    the orders only what :func:`btcn.core.treasury.after_orders_allowed` allows, each moving
+    :func:`btcn.core.treasury.applied_amount` (capped by the source wallet's available -- futures:
+    btcn's estimate, unrealised profit excluded -- to the cent, none under the dust level)."""
     mark = next(w.price_usdt for w in plan.weights if w.leg is Leg.BTC_PERP_SHORT)
     mult = plan.perp_spec.multiplier_btc
     done = []
     for t in plan.transfers:
         if t.when != when:
             continue
+        if when == "after_orders" and not after_orders_allowed(t.from_, all_filled):
+            done.append((t, ZERO))
+            continue
         if t.from_ == "spot":
             available = book.spot_usdt
         else:
             available = available_estimate(book, mark, mult, dec(settings.backtest.leverage))
-        book, moved = apply_transfer(book, t.from_, t.amount_usdt, available)
+        amount = applied_amount(t.amount_usdt, available, DUST_USDT)
+        book, moved = apply_transfer(book, t.from_, amount)
         done.append((t, moved))
     return book, done
 
@@ -159,9 +165,9 @@ def simulate_plan(
                     if g is not f:
                         detail = "spot fill cut to the available balance (spot is never leveraged)"
                 if g is not None:
-                    book, _ = apply_fill(
-                        book, order.leg, order.action, g, plan.perp_spec.multiplier_btc, now_ms
-                    )
+                    book, _ = apply_fill(book, order.leg, order.action, g,
+                                         plan.perp_spec.multiplier_btc,
+                                         fees.rate(order.leg, g.maker))  # fmt: skip
                     kept.append(g)
             fills = kept
         filled = sum((f.qty_venue for f in fills), ZERO)
@@ -175,7 +181,8 @@ def simulate_plan(
             status = "rejected"
         reports.append(_order_report(order, digest, fills, status, detail))
     if book is not None:
-        book, _ = paper_transfers(plan, book, "after_orders", settings)
+        all_filled = all(r.filled_qty_venue == r.requested_qty_venue for r in reports)
+        book, _ = paper_transfers(plan, book, "after_orders", settings, all_filled=all_filled)
     return reports, book
 
 

@@ -300,7 +300,8 @@ def run(
     reused = 0
     for r in old:
         mine = by_id.get(r["row_id"])
-        if mine is not None and r["status"] == "ok":
+        # a row of an older btcn lacks newer KPI columns (summary schema 2): evaluate it again
+        if mine is not None and r["status"] == "ok" and all(k in r for k in store.SUMMARY_COLUMNS):
             for k in store.SUMMARY_COLUMNS:
                 mine[k] = r[k]
             mine["status"], mine["error"] = "ok", None
