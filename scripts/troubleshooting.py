@@ -104,6 +104,16 @@ AREAS = [
 ]
 
 ADVICE = {
+    # issue 17: validate, then write; paper reconcile; BTCN_* names
+    "spot/perp misalignment": "Give spot and perp candles of the same span with the same bars (a walk-forward leaves such bars out and flags the windows that lack them).",
+    "is not a time between 2009 and 2100 in milliseconds": "An artefact's `*_ms` times are epoch milliseconds; this one looks like seconds. Nothing was written.",
+    "spot and perp candles share fewer than two bars": "Give perp candles that cover the walk-forward period.",
+    "--force applies to paper execution only; a live account is always reconciled": "Drop --force: a live execution always reconciles the account first.",
+    "the paper account does not match the plan's snapshot": "Plan from the paper account: `btcn fetch snapshot --venue paper --candles C \\| btcn plan --snapshot - --candles C \\| btcn execute`, or pass --force.",
+    "environment variable": "A BTCN_* variable must name a setting as BTCN_<SECTION>__<KEY> (two underscores); unset it or fix its name (the message names the nearest setting).",
+    "a damaged or foreign file": "Point [state] path / --state at a btcn state store or a new file; nothing was written into this one.",
+    "a realise order must be a CLOSE_SHORT": "The plan was edited or built by another tool: plan again with btcn.",
+    "is not plausible (its absolute value is above": "Funding rates are fractions per interval (0.0001 = 0.01 %); check the file's units.",
     # reading files
     "file not found": "Check the path (relative paths are from the current folder).",
     "is a folder, expected a file": "Give the file inside the folder.",

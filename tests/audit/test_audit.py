@@ -259,7 +259,8 @@ def test_foreign_headers_and_locks_and_readonly(tmp_path: Path) -> None:
         update_log(log, D1, "run", [kpi_row(D1, "run", 1.0)], [])
     log.unlink()
     update_log(log, D1, "run", [kpi_row(D1, "run", 1.0)], [])
-    fd = os.open(tmp_path / ".Log.xlsx.btcn-lock", os.O_RDWR)
+    assert not (tmp_path / ".Log.xlsx.btcn-lock").exists()  # no lock file is left behind
+    fd = os.open(tmp_path / ".Log.xlsx.btcn-lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with pytest.raises(WorkbookError, match="another btcn process"):

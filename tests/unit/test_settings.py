@@ -192,3 +192,71 @@ def test_retired_post_only_window_of_the_backtest_is_ignored(
     assert [r.getMessage() for r in caplog.records] == [
         "[backtest] post_only_window is no longer used and is ignored: remove it"
     ]
+
+
+# --- BTCN_* names that set nothing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [
+        ("BTCN_STRATEGY_COOLDOWN", "BTCN_STRATEGY__COOLDOWN"),  # one underscore
+        ("BTCN_NOSUCH__KEY", None),  # a section that does not exist
+        ("btcn_strategy__cooldwn", "BTCN_STRATEGY__COOLDOWN"),  # names are case-insensitive
+        ("BTCN_FEES__SPOT_TAKR", "BTCN_FEES__SPOT_TAKER"),
+    ],
+)
+def test_a_btcn_variable_that_names_no_setting_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, nearest: str | None
+) -> None:
+    monkeypatch.setenv(name, "30m")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    err = info.value
+    assert err.exit_code == ExitCode.CONFIG and f"environment variable {name}:" in err.message
+    assert "the nearest setting is BTCN_" in err.message
+    if nearest:
+        assert f"the nearest setting is {nearest} " in err.message
+
+
+def test_variables_that_are_not_settings_but_are_used_stay_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every BTCN_* name the repository uses (code, scripts, docs, CI) is a setting or one of
+    the known non-setting variables; each of the latter can be set without an error."""
+    import re
+
+    from btcn.runtime.settings import NON_SETTING_ENV, Settings
+
+    root = Path(__file__).resolve().parents[2]
+    used: set[str] = set()
+    # where btcn is configured and run (tests set deliberate mistakes, and the variables they
+    # need are exported by .ci/run as well)
+    for folder in ("src", "examples", "docs", "scripts", ".ci", ".github"):
+        for f in (root / folder).rglob("*"):
+            if (
+                f.is_file()
+                and f.suffix in ("", ".py", ".sh", ".md", ".toml", ".yml", ".yaml")
+                and (
+                    f.resolve() != Path(__file__).resolve()  # this file's deliberate mistakes
+                )
+            ):
+                used |= set(re.findall(r"\bBTCN_[A-Z0-9_]*[A-Z0-9]", f.read_text(errors="ignore")))
+    sections = {f"BTCN_{s.upper()}" for s in Settings.model_fields}
+    not_settings = {n for n in used if n.split("__")[0] not in sections}
+    assert not_settings <= NON_SETTING_ENV, "add new non-setting names to NON_SETTING_ENV"
+    for n in NON_SETTING_ENV - {"BTCN_CONFIG", "BTCN_SECRETS_FILE"}:
+        monkeypatch.setenv(n, "1")
+    load_settings()
+
+
+def test_the_configured_secret_names_are_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BTCN_TELEGRAM_TOKEN", "t")  # a secret read from the environment
+    with pytest.raises(ConfigError, match="BTCN_TELEGRAM_TOKEN"):
+        load_settings()
+    load_settings(write(tmp_path, '[telegram]\ntoken_secret = "BTCN_TELEGRAM_TOKEN"\n'))
+    monkeypatch.setenv("BTCN_INFLUX__TOKEN_SECRET", "btcn_influx_pw")
+    monkeypatch.setenv("BTCN_INFLUX_PW", "p")
+    load_settings(write(tmp_path, '[telegram]\ntoken_secret = "BTCN_TELEGRAM_TOKEN"\n'))

@@ -193,12 +193,17 @@ class ExecutionSettings(Section):
         return self.post_only_window.ms
 
 
+# The largest balance a setting may give (a million million USDT): far above any real book, and
+# far enough below Decimal's limits that no ledger arithmetic on it can fail.
+MAX_BALANCE = 1e12
+
+
 class PaperSettings(Section):
     """Opening balances of the paper account, used the first time the state store is created."""
 
-    spot_usdt: Annotated[float, Field(ge=0)] = 50_000.0
-    spot_btc: Annotated[float, Field(ge=0)] = 0.0
-    futures_usdt: Annotated[float, Field(ge=0)] = 50_000.0
+    spot_usdt: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 50_000.0
+    spot_btc: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 0.0
+    futures_usdt: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 50_000.0
 
 
 class StateSettings(Section):
@@ -210,7 +215,7 @@ class BacktestSettings(Section):
     gone (the PostOnly phase is always the next bar): both old keys are still read, with a
     warning (see :data:`OLD_KEYS`)."""
 
-    initial_nav_usdt: Annotated[float, Field(gt=0)] = 100_000.0
+    initial_nav_usdt: Annotated[float, Field(gt=0, le=MAX_BALANCE)] = 100_000.0
     slippage: Annotated[float, Field(ge=0, le=0.05)] = _planner("slippage")
     maintenance_margin_rate: Annotated[float, Field(ge=0, lt=1)] = 0.004
 
@@ -345,6 +350,9 @@ class SweepSettings(Section):
     flush_interval: PositiveDurationKey = (
         "2s"  # sweep.parquet is rewritten (atomically) at most this often
     )
+    # a walk-forward window whose train or test period holds a smaller share of its bars is
+    # flagged low_coverage and left out of the scores
+    min_window_coverage: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
 
     @property
     def flush_interval_ms(self) -> int:
@@ -476,6 +484,78 @@ def _format_error(err: ValidationError, source: str) -> str:
     return f"{source}: invalid value for '{key}': {msg}"
 
 
+# BTCN_* variables that are not settings and stay allowed: the settings file, the secrets file,
+# --debug from the environment (cli.context), the test suite's CI switch (tests/services.py), the
+# cron wrapper's inputs (examples/cron/btcn-rebalance.sh), which its btcn child inherits, and the
+# image build's source label (scripts/container-build.sh, set in the GitHub job).
+NON_SETTING_ENV = frozenset({
+    CONFIG_ENV, "BTCN_SECRETS_FILE", "BTCN_DEBUG", "BTCN_REQUIRE_SERVICES",
+    "BTCN_HOME", "BTCN_VENUE", "BTCN_MODE", "BTCN_SIGNALS", "BTCN_HISTORY_DAYS",
+    "BTCN_IMAGE_SOURCE",
+})  # fmt: skip
+_SECRET_NAME_KEYS = ("token_secret",)  # settings whose value names a secret (env var) to read
+
+
+def _env_names() -> dict[str, str]:
+    """Every BTCN_* name that sets something -> the settings key it sets."""
+    out: dict[str, str] = {}
+    for section, field in Settings.model_fields.items():
+        out[f"BTCN_{section.upper()}"] = section  # a whole section as JSON
+        model = field.annotation
+        for key in getattr(model, "model_fields", {}):
+            out[f"BTCN_{section.upper()}__{key.upper()}"] = f"{section}.{key}"
+    for (section, key), new in OLD_KEYS.items():  # old names are still read (with a warning)
+        target = f"{new[0]}.{new[1]}" if new else f"{section}.{key} (ignored)"
+        out[f"BTCN_{section.upper()}__{key.upper()}"] = target
+    return out
+
+
+def _nested_ok(name: str, known: dict[str, str]) -> bool:
+    """BTCN_<SECTION>__<KEY>__<SUB>: allowed when SECTION.KEY is a table (a dict or model field)."""
+    parts = name.split("__")
+    if len(parts) < 3 or "__".join(parts[:2]) not in known:
+        return False
+    section, key = known["__".join(parts[:2])].split(".")
+    ann = Settings.model_fields[section].annotation.model_fields[key].annotation  # type: ignore[union-attr]
+    return getattr(ann, "__origin__", None) is dict or (
+        isinstance(ann, type) and issubclass(ann, BaseModel)
+    )
+
+
+def check_env_names(data: dict[str, Any], environ: Any = None) -> None:
+    """ConfigError (exit 4) for a BTCN_* variable that names no setting: pydantic-settings would
+    silently ignore a name with one underscore between section and key, or one whose section does
+    not exist, while the same mistake in btcn.toml is an error. The message names the variable and the nearest key."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    known = _env_names()
+    secrets = set()
+    for section in ("telegram", "influx"):
+        for key in _SECRET_NAME_KEYS:
+            default = Settings.model_fields[section].annotation.model_fields[key].default  # type: ignore[union-attr]
+            for value in (default, (data.get(section) or {}).get(key),
+                          env.get(f"BTCN_{section.upper()}__{key.upper()}")):  # fmt: skip
+                if isinstance(value, str):
+                    secrets.add(value.upper())
+    for raw in sorted(env):
+        name = raw.upper()
+        if not name.startswith("BTCN_") or name in NON_SETTING_ENV or name in secrets:
+            continue
+        if name in known or _nested_ok(name, known):
+            continue
+        nearest = difflib.get_close_matches(name, [k for k in known if "__" in k], n=1, cutoff=0)
+        parts = name.removeprefix("BTCN_").split("__")
+        what = (f"unknown key '{parts[0].lower()}.{parts[1].lower()}'"
+                if len(parts) == 2 and f"BTCN_{parts[0]}" in known else "names no setting")  # fmt: skip
+        near = f"; the nearest setting is {nearest[0]} ({known[nearest[0]]})" if nearest else ""
+        raise ConfigError(
+            f"environment variable {raw}: {what}{near}",
+            hint="settings are BTCN_<SECTION>__<KEY> (two underscores); unset the variable or fix "
+            "its name",
+        )
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read settings; raise ConfigError with one line naming the key at fault."""
     file = resolve_config_path(path)
@@ -490,6 +570,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         except OSError as exc:
             raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from exc
         data = parse_toml(text, str(file), ConfigError)
+    check_env_names(data)
     try:
         return Settings(**data)
     except SettingsError as exc:  # a BTCN_* value that is not the JSON its field needs

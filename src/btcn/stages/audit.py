@@ -68,6 +68,15 @@ def kpi_labels(rf: RunFolder) -> dict[str, tuple[str, float]]:
     }
 
 
+def _count(text: object) -> int:
+    """summary.csv's ``rebalances``; 0 when missing or not a number (a damaged summary)."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+    return int(value) if math.isfinite(value) else 0
+
+
 def facts(rf: RunFolder) -> Facts:
     """The figures the rule table reads (btcn.audit.rules)."""
     k, c, tr = rf.kpis(), rf.carry(), rf.trades
@@ -79,7 +88,7 @@ def facts(rf: RunFolder) -> Facts:
         orders=len(tr),
         blocked_orders=len(rf.meta.get("blocked_trades") or []),
         taker_share=float((tr["liquidity"] != "maker").mean()) if len(tr) else math.nan,
-        rebalances=int(float(rebalances)) if rebalances not in (None, "") else 0,
+        rebalances=_count(rebalances),
         funding_usdt=k.funding_usdt,
         fees_usdt=k.fees_usdt,
         price_pnl_usdt=c.price_pnl_usdt,

@@ -8,6 +8,7 @@ import logging
 from btcn.contracts import Leg
 from btcn.core.ids import PREFIX
 from btcn.core.money import ZERO, dec, is_step_multiple
+from btcn.core.reconcile import Holdings, differences
 from btcn.exchange import translate as tr
 from btcn.exchange.errors import PreTradeCheckFailed, ReconcileError
 from btcn.exchange.live.resolve import Resolver
@@ -84,14 +85,10 @@ class Reconciler(Component):
         sides = tr.position_sides(self.gate.dual_positions(self.st.contract), self.st.contract)
         self.st.balances_read = Balances(fut, self.gate.spot_accounts(), sides)
         exp = self.st.expected()
-        actual_btc = tr.spot_totals(self.st.balances.spot).get("BTC", ZERO)
-        tol = dec(self.cx.gs.reconcile_tolerance_btc)
-        if abs(actual_btc - exp["spot_btc"]) > tol:
-            problems.append(f"spot BTC is {actual_btc}, expected {exp['spot_btc']}")
-        for side in ("long", "short"):
-            held = sides[side].contracts
-            if held != exp[side]:
-                problems.append(f"perp {side} is {held} contracts, expected {exp[side]}")
+        actual = Holdings(tr.spot_totals(self.st.balances.spot).get("BTC", ZERO),
+                          sides["long"].contracts, sides["short"].contracts)  # fmt: skip
+        expected = Holdings(exp["spot_btc"], exp["long"], exp["short"])
+        problems += differences(expected, actual, dec(self.cx.gs.reconcile_tolerance_btc))
         # Orders with btcn's prefix: ours must all be known; another plan's must not be open.
         mine = f"{PREFIX}{self.st.digest[:12]}-"
         since_s = int((self.st.first_ms or self.st.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
