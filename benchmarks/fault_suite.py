@@ -18,6 +18,12 @@ Figures printed (and returned by :func:`run_suite`):
 * duplicate orders: client order ids accepted twice by the venue (must be 0);
 * lost fills: fills on the venue missing from the final execution report, or reported fills the
   venue does not know (must be 0);
+* report fills = venue fills: trials whose report, its fills summed per leg (signed: BUY and
+  OPEN_* add, SELL and CLOSE_* take away), equals the venue's trade history summed the same way
+  (must be every trial);
+* compensating opens of a zero-target leg: compensating orders (``…-pc-m``, ``…-lc-m``) the venue
+  accepted that were not reduce-only on a leg whose target is zero or that the plan reduces
+  (must be 0);
 * double / lost transfers: a planned transfer applied more than once by the venue, or the venue's
   applied transfers differing from the transfers the report gives as done (must be 0);
 * final state: positions equal to the plan's intent, or a partial state reported as such
@@ -71,6 +77,9 @@ from tests.helpers import KEY, SECRET, make_plan, order  # noqa: E402
 D = Decimal
 START = {"spot_btc": D("0.3"), "long": D(200), "short": D(3200)}  # net delta 0
 INTENT = {"spot_btc": D("0.2"), "long": D(-200), "short": D(1800)}  # net delta after: 0
+# Every fourth trial works the shape of issue 16's held-out trial instead: BUY a little spot,
+# CLOSE_LONG the whole long (target zero) and CLOSE_SHORT part of the short.
+REDUCE_INTENT = {"spot_btc": D("0.0166"), "long": D(-200), "short": D(-34)}  # net delta after: 0
 MARGIN_IN = D(2000)  # before the orders: spot -> futures
 SWEEP_OUT = D(700)  # after the orders: futures -> spot
 NAV = D(100000)
@@ -97,6 +106,8 @@ class Trial:
     double_transfers: int = 0
     lost_transfers: int = 0
     delta_ok: bool = False
+    report_eq_venue: bool = False
+    zero_target_opens: int = 0
     loans: int = 0
     transfer_requests: int = 0
     net_delta_btc: Decimal = field(default_factory=Decimal)
@@ -194,6 +205,54 @@ def _scenario(rng: random.Random, gate: FakeGate) -> str:
     return " ".join(names)
 
 
+LEGS = (Leg.BTC_SPOT, Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT)
+
+
+def venue_fills_by_leg(gate: FakeGate) -> dict[Leg, Decimal]:
+    """The venue's trade history of btcn's orders, per leg, signed (venue units)."""
+    out = dict.fromkeys(LEGS, D(0))
+    for t in gate.spot_trades:
+        if t["text"].startswith("t-btcn-"):
+            out[Leg.BTC_SPOT] += D(t["amount"]) * (1 if t["side"] == "buy" else -1)
+    for t in gate.fut_trades:
+        if not str(t["text"]).startswith("t-btcn-"):
+            continue
+        size = D(str(t["size"]))
+        if D(str(t["close_size"])) != 0:  # reduce-only: a buy closes the short, a sell the long
+            out[Leg.BTC_PERP_SHORT if size > 0 else Leg.BTC_PERP_LONG] -= abs(size)
+        else:
+            out[Leg.BTC_PERP_LONG if size > 0 else Leg.BTC_PERP_SHORT] += abs(size)
+    return out
+
+
+def report_fills_by_leg(report: ExecutionReport) -> dict[Leg, Decimal]:
+    """The report's fills per leg, signed the same way (every row: rebalance, realise,
+    compensate)."""
+    out = dict.fromkeys(LEGS, D(0))
+    for o in report.orders:
+        sign = 1 if o.action in (Action.BUY, Action.OPEN_LONG, Action.OPEN_SHORT) else -1
+        out[o.leg] += sign * sum((f.qty_venue for f in o.fills), D(0))
+    return out
+
+
+def compensating_opens(gate: FakeGate, plan_orders: list, start: dict[Leg, Decimal]) -> int:
+    """Compensating orders accepted by the venue that open (not reduce-only) a perp leg whose
+    target is zero or that the plan reduces."""
+    change = dict.fromkeys(LEGS, D(0))
+    for o in plan_orders:
+        change[o.leg] += o.qty_venue * (1 if o.action.value.startswith("OPEN") else -1)
+    bad = 0
+    for o in gate.orders.values():
+        if o.market != "futures" or not ("-pc-m" in o.text or "-lc-m" in o.text):
+            continue
+        if o.reduce_only:
+            continue
+        leg = Leg.BTC_PERP_LONG if o.side == "buy" else Leg.BTC_PERP_SHORT
+        if start[leg] + change[leg] == 0 or change[leg] < 0:
+            bad += 1
+    return bad
+
+
 def _journal_tail(state: Path, digest: str) -> str:
     """Where the kill landed, from the journal (read-only)."""
     if not state.exists():
@@ -279,11 +338,21 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     scenario = _scenario(rng, gate)
     now_ms = int(time.time() * 1000)
     realise = rng.random() < 0.3
+    reduce = index % 4 == 3
+    intent = REDUCE_INTENT if reduce else INTENT
     orders = [
         order(Leg.BTC_SPOT, Action.BUY, "0.2", "99999.9"),
         order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "200", "100000.1"),
         order(Leg.BTC_PERP_SHORT, Action.OPEN_SHORT, "2300" if realise else "1800", "100000.1"),
     ]
+    if reduce:
+        realise = False
+        orders = [
+            order(Leg.BTC_SPOT, Action.BUY, "0.0166", "99999.9"),
+            order(Leg.BTC_PERP_LONG, Action.CLOSE_LONG, "200", "100000.1"),
+            order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "34", "99999.9"),
+        ]
+        scenario += " reduce"
     if realise:  # close 500 contracts at market first, re-opened by the OPEN_SHORT
         orders.insert(2, order(Leg.BTC_PERP_SHORT, Action.CLOSE_SHORT, "500", "99999.9")
                       .model_copy(update={"purpose": "realise"}))  # fmt: skip
@@ -342,6 +411,9 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
                                  (digest,)).fetchone()  # fmt: skip
             report = ExecutionReport.model_validate_json(row[0])
     trial.duplicates = sum(n - 1 for n in gate.duplicate_texts().values())
+    start = {Leg.BTC_SPOT: START["spot_btc"], Leg.BTC_PERP_LONG: START["long"],
+             Leg.BTC_PERP_SHORT: START["short"]}  # fmt: skip
+    trial.zero_target_opens = compensating_opens(gate, orders, start)
     trial.transfer_requests = sum(1 for r in gate.requests if r[1] == "/wallet/transfers")
     trial.loans = int(any(v != 0 for v in gate.borrowed.values()) or gate.spot["USDT"][0] < 0)
     if report is None:
@@ -356,6 +428,7 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     trial.lost_fills = sum(
         1 for t in set(venue) | set(reported) if venue.get(t, 0) != reported.get(t, 0)
     )
+    trial.report_eq_venue = report_fills_by_leg(report) == venue_fills_by_leg(gate)
     longs, shorts = gate.pos["long"][0], gate.pos["short"][0]
     spot_fee_btc = sum((D(t["fee"]) for t in gate.spot_trades if t["fee_currency"] == "BTC"), D(0))
     spot = gate.spot["BTC"][0] + gate.spot["BTC"][1]
@@ -383,7 +456,7 @@ def run_trial(index: int, rng: random.Random, workdir: Path, signal_name: str = 
     trial.net_delta_btc = spot + (longs - shorts) * mult
     within = abs(trial.net_delta_btc) * P_REF / NAV <= MAX_DRIFT
     trial.positions_ok = consistent and report.status == "completed" and (
-        longs == START["long"] + INTENT["long"] and shorts == START["short"] + INTENT["short"]
+        longs == START["long"] + intent["long"] and shorts == START["short"] + intent["short"]
     )  # fmt: skip
     # A re-run of a finished plan exits 0 (already_executed): the partial was reported, with
     # exit code 7, by the run that finished it — or, when that run was killed after recording the
@@ -401,6 +474,7 @@ def _ok(t: Trial) -> bool:
     return (
         t.duplicates == 0 and t.lost_fills == 0 and t.double_transfers == 0
         and t.lost_transfers == 0 and (t.positions_ok or t.partial_reported) and t.delta_ok
+        and t.report_eq_venue and t.zero_target_opens == 0
         and t.loans == 0 and (t.transfer_requests == 0 or "unified" not in t.scenario)
     )  # fmt: skip
 
@@ -441,6 +515,8 @@ def run_suite(
         ),
         "duplicate_orders": sum(t.duplicates for t in results),
         "lost_fills": sum(t.lost_fills for t in results),
+        "report_fills_eq_venue": sum(t.report_eq_venue for t in results),
+        "compensating_opens_zero_target": sum(t.zero_target_opens for t in results),
         "double_transfers": sum(t.double_transfers for t in results),
         "lost_transfers": sum(t.lost_transfers for t in results),
         "final_equals_intent": sum(t.positions_ok for t in results),
@@ -482,6 +558,8 @@ def main() -> None:
     ok = (
         summary["duplicate_orders"] == 0
         and summary["lost_fills"] == 0
+        and summary["report_fills_eq_venue"] == summary["trials"]
+        and summary["compensating_opens_zero_target"] == 0
         and summary["double_transfers"] == 0
         and summary["lost_transfers"] == 0
         and summary["inconsistent"] == 0

@@ -104,6 +104,16 @@ AREAS = [
 ]
 
 ADVICE = {
+    # issue 17: validate, then write; paper reconcile; BTCN_* names
+    "spot/perp misalignment": "Give spot and perp candles of the same span with the same bars (a walk-forward leaves such bars out and flags the windows that lack them).",
+    "is not a time between 2009 and 2100 in milliseconds": "An artefact's `*_ms` times are epoch milliseconds; this one looks like seconds. Nothing was written.",
+    "spot and perp candles share fewer than two bars": "Give perp candles that cover the walk-forward period.",
+    "--force applies to paper execution only; a live account is always reconciled": "Drop --force: a live execution always reconciles the account first.",
+    "the paper account does not match the plan's snapshot": "Plan from the paper account: `btcn fetch snapshot --venue paper --candles C \\| btcn plan --snapshot - --candles C \\| btcn execute`, or pass --force.",
+    "environment variable": "A BTCN_* variable must name a setting as BTCN_<SECTION>__<KEY> (two underscores); unset it or fix its name (the message names the nearest setting).",
+    "a damaged or foreign file": "Point [state] path / --state at a btcn state store or a new file; nothing was written into this one.",
+    "a realise order must be a CLOSE_SHORT": "The plan was edited or built by another tool: plan again with btcn.",
+    "is not plausible (its absolute value is above": "Funding rates are fractions per interval (0.0001 = 0.01 %); check the file's units.",
     # reading files
     "file not found": "Check the path (relative paths are from the current folder).",
     "is a folder, expected a file": "Give the file inside the folder.",
@@ -243,7 +253,6 @@ ADVICE = {
     "not a btcn run description of schema": "run.json is from another btcn version or not a backtest; re-run the backtest.",
     "is this a btcn run folder?": "A run folder needs run.json, equity.parquet, trades.parquet and open_positions.json: re-run the backtest into it.",
     "unreadable run file": "A file of the run folder is damaged; re-run the backtest.",
-    "s bar; the fill model cannot see inside a bar": "Set [backtest] post_only_window to at most one bar.",
     "--end must be after --start": "Swap or fix the dates.",
     "--": "Write the date as YYYY-MM-DD or an ISO-8601 time.",
     # sweep
@@ -270,7 +279,8 @@ ADVICE = {
     "random.params] must be a table": "Write [random.params] as a table of distributions.",
     "no parameter to sweep; list values under [grid] or draws under [random.params": "Add a swept parameter.",
     "the sweep has": "Too many points: narrow the grid or sample it with [random].",
-    "only [strategy], [fees], [guardrails] and [backtest] keys change a backtest": "Sweep only those sections' keys.",
+    "only [strategy], [fees], [guardrails], [risk] and [backtest] keys change a backtest": "Sweep only those sections' keys.",
+    "is no longer used: remove it from the grid": "The backtest's PostOnly phase is always one bar: drop the key.",
     "takes [low, high] numbers": "Write the range as [low, high].",
     "needs low < high": "Swap the bounds.",
     "loguniform needs low > 0": "Use a positive lower bound.",
@@ -281,6 +291,7 @@ ADVICE = {
     "grid file not found": "Check --grid.",
     "cannot read grid file": "Check the grid file's permissions.",
     "unknown settings key": "Use a key of btcn.toml (see Configuration reference).",
+    "and its old name": "`leverage` is given as `[risk] leverage` and under its old name `[backtest] leverage` with different values: keep `[risk] leverage` only.",
     "is listed twice": "Remove the duplicate value.",
     "fixed": "The value is invalid for that settings key: see the message and the Configuration reference.",
     "grid": "The value is invalid for that settings key: see the message and the Configuration reference.",

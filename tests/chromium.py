@@ -28,6 +28,7 @@ class PageResult:
     requests: list[str] = field(default_factory=list)
     selector_count: int = 0
     png: bytes = b""
+    load_ms: float = 0.0  # navigation start to the end of the load event (inline scripts ran)
 
 
 class Cdp:
@@ -107,14 +108,28 @@ def render(chromium: str, url: str, profile: Path, *, selector: str, width: int 
         cdp.call("Page.navigate", url=url)
         cdp.wait_event("Page.loadEventFired", timeout_s)
         result = PageResult()
-        expr = f"document.querySelectorAll({json.dumps(selector)}).length"
-        while time.monotonic() < deadline:
-            res = cdp.call("Runtime.evaluate", expression=expr, returnByValue=True)
-            result.selector_count = int(res.get("result", {}).get("value") or 0)
-            if result.selector_count:
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)  # let the last frame paint
+        # the page itself waits (frame by frame, within the deadline) for the selector to match,
+        # then for two more frames so the last one is painted; the test waits for that answer
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        expr = f"""new Promise(done => {{
+            const sel = {json.dumps(selector)}, until = performance.now() + {left_ms};
+            const frame = () => {{
+                const n = document.querySelectorAll(sel).length;
+                if (n || performance.now() > until)
+                    requestAnimationFrame(() => requestAnimationFrame(() => done(n)));
+                else requestAnimationFrame(frame);
+            }};
+            frame();
+        }})"""
+        cdp.ws.settimeout(left_ms / 1000 + 10)
+        res = cdp.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        result.selector_count = int(res.get("result", {}).get("value") or 0)
+        nav = cdp.call(
+            "Runtime.evaluate",
+            returnByValue=True,
+            expression="performance.getEntriesByType('navigation')[0].loadEventEnd",
+        )
+        result.load_ms = float(nav.get("result", {}).get("value") or 0.0)
         shot = cdp.call("Page.captureScreenshot", format="png")
         result.png = base64.b64decode(shot["data"])
         for ev in cdp.events:

@@ -182,3 +182,15 @@ def snapshot(
                                "entry_price_usdt": None if short_entry is None else Decimal(short_entry)},
         },
     )  # fmt: skip
+
+
+def seed_paper_account(state: str | Path, snapshot: str | Path) -> None:
+    """A paper account holding exactly the book of ``snapshot``: a paper plan made from that
+    snapshot then passes execute's reconcile (as after `btcn fetch snapshot --venue paper`)."""
+    from btcn.contracts import parse_artifact
+    from btcn.runtime.state import StateStore
+    from btcn.stages.common import book_from_snapshot
+
+    snap = parse_artifact(Path(snapshot).read_text(), Snapshot)
+    with StateStore(Path(state)) as st:
+        st.save_paper_book(book_from_snapshot(snap), snap.as_of_ms)

@@ -19,7 +19,9 @@ LOOSE = dict(max_net_delta=1e9, max_order_notional_usdt=Decimal(10) ** 15, max_p
 
 
 def params(**kw: object) -> PlannerParams:
-    base = dict(targets=(0.5, 0.0, 0.5))
+    """Parameters of the per-leg planner tests: btcn 0.1's per-leg rule and its 20 % net-delta
+    guardrail, written out (the core's defaults are the settings': book mode, 5 %)."""
+    base: dict[str, object] = dict(targets=(0.5, 0.0, 0.5), rebalance="per_leg", max_net_delta=0.2)
     base.update(kw)
     return PlannerParams(**base)  # type: ignore[arg-type]
 

@@ -19,7 +19,7 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from btcn.audit.compare import check, check_all, fmt_kpi, propose
-from btcn.audit.targets import ROADMAP_TARGETS, Target, load_targets
+from btcn.audit.targets import DEFAULT_TARGETS, ROADMAP_TARGETS, Target, load_targets
 from btcn.audit.workbook import (
     KPI_COLUMNS,
     KPI_SHEET,
@@ -84,7 +84,8 @@ def test_proposals_are_concrete() -> None:
         "0.005",
         "0.0075",
     )
-    assert "raise the threshold floor" in fees.change and fees.evidence == "fees 100 USDT"
+    assert "raise the threshold floor" in fees.change and fees.rule == "fee_drag_band"
+    assert fees.evidence.startswith("fee_drag_band: ") and fees.evidence.endswith("| fees 100 USDT")
     huge = propose(
         check("fees_per_nav_per_day", 0.03, ROADMAP_TARGETS.kpis["fees_per_nav_per_day"], 0.05),
         cur,
@@ -108,10 +109,11 @@ def test_proposals_are_concrete() -> None:
 
 
 # --- targets file -----------------------------------------------------------------------------
-def test_example_targets_file_equals_roadmap_defaults() -> None:
+def test_example_targets_file_equals_the_defaults() -> None:
     t = load_targets(EXAMPLES / "targets.toml")
-    assert t.kpis == ROADMAP_TARGETS.kpis and t.tolerance == 0.05
-    assert load_targets(None) is ROADMAP_TARGETS and load_targets("") is ROADMAP_TARGETS
+    assert t.kpis == DEFAULT_TARGETS.kpis and t.tolerance == 0.05
+    assert load_targets(None) is DEFAULT_TARGETS and load_targets("") is DEFAULT_TARGETS
+    assert set(ROADMAP_TARGETS.kpis) < set(DEFAULT_TARGETS.kpis)  # the roadmap's KPIs are kept
 
 
 @pytest.mark.parametrize(
@@ -257,7 +259,8 @@ def test_foreign_headers_and_locks_and_readonly(tmp_path: Path) -> None:
         update_log(log, D1, "run", [kpi_row(D1, "run", 1.0)], [])
     log.unlink()
     update_log(log, D1, "run", [kpi_row(D1, "run", 1.0)], [])
-    fd = os.open(tmp_path / ".Log.xlsx.btcn-lock", os.O_RDWR)
+    assert not (tmp_path / ".Log.xlsx.btcn-lock").exists()  # no lock file is left behind
+    fd = os.open(tmp_path / ".Log.xlsx.btcn-lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with pytest.raises(WorkbookError, match="another btcn process"):

@@ -59,7 +59,9 @@ def market(spot: Candles, perp: Candles | None = None, funding: Funding | None =
 def engine_params(targets=(0.5, 0.0, 0.5), *, fees: FeeRates = GATE_FEES, slippage: str = "0.0002",
                   leverage: str = "3", nav: str = "100000", spot_spec: SpotSpec | None = None,
                   perp_spec: PerpSpec | None = None, **planner: Any) -> EngineParams:  # fmt: skip
-    base: dict[str, Any] = dict(targets=targets, max_net_delta=1e9, max_price_deviation=1.0,
+    # rebalance: these engine tests were written for btcn 0.1's per-leg rule, which the core's
+    # default was until the defaults came from one source (now "book"); a test sets it to change it
+    base: dict[str, Any] = dict(targets=targets, rebalance="per_leg", max_net_delta=1e9, max_price_deviation=1.0,
                                 max_order_notional_usdt=Decimal(10) ** 15, slippage=Decimal(slippage),
                                 spot_maker_fee=fees.spot_maker, spot_taker_fee=fees.spot_taker,
                                 perp_maker_fee=fees.perp_maker, perp_taker_fee=fees.perp_taker,

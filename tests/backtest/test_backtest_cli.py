@@ -36,8 +36,20 @@ def test_example_backtest_writes_every_file_with_its_contract(run_dir: Path) -> 
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".btcn-run-")]
     with open(run_dir / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert tuple(rows[0]) == SUMMARY_COLUMNS and len(rows) == 2
+    assert tuple(rows[0]) == (*SUMMARY_COLUMNS, "schema_version") and len(rows) == 2
     summary = dict(zip(rows[0], rows[1], strict=True))
+    assert summary["schema_version"] == "2"
+    # every ratio is a fraction (equity.parquet's net_delta_pct_nav is in percent)
+    pct = pq.read_table(run_dir / "equity.parquet").column("net_delta_pct_nav").to_numpy()
+    assert float(summary["max_abs_net_delta_nav"]) == pytest.approx(abs(pct).max() / 100)
+    assert 0.5 < float(summary["carry_capture"]) <= 1.05
+    assert 0.3 < float(summary["hedged_fraction"]) < 0.7
+    assert float(summary["fee_drag"]) == pytest.approx(
+        float(summary["fees_usdt"]) / float(summary["funding_usdt"])
+    )
+    assert float(summary["price_pnl_usdt"]) + float(summary["basis_pnl_usdt"]) == pytest.approx(
+        float(summary["gross_pnl_usdt"])
+    )
     assert int(summary["bars"]) == 31 * 288 and float(summary["nav_start"]) == 100_000
     assert pq.read_schema(run_dir / "equity.parquet").names == EQUITY_SCHEMA.names
     assert pq.read_schema(run_dir / "trades.parquet").names == TRADES_SCHEMA.names
@@ -164,11 +176,24 @@ def test_start_end_select_days(tmp_path: Path) -> None:
     )
 
 
-def test_post_only_window_longer_than_a_bar_is_refused(tmp_path: Path) -> None:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('[backtest]\npost_only_window = "10m"\n')
-    res = runner.invoke(app, [*ARGS, "--out", str(tmp_path / "r"), "--config", str(cfg)])
-    assert res.exit_code == ExitCode.INVALID_INPUT and "longer than one" in res.stderr
+def test_old_backtest_keys_are_read_with_one_warning_line_each(tmp_path: Path) -> None:
+    """``[backtest] leverage`` is read as ``[risk] leverage``; ``[backtest] post_only_window`` no
+    longer changes anything (decision 0031) and is ignored. The run equals one with the new key."""
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    old.write_text('[backtest]\nleverage = 2\npost_only_window = "10m"\n')
+    new.write_text("[risk]\nleverage = 2\n")
+    week = ["--start", "2025-01-10", "--end", "2025-01-17"]
+    res_old = runner.invoke(app, [*ARGS, *week, "--out", str(tmp_path / "a"), "--config", str(old)])
+    res_new = runner.invoke(app, [*ARGS, *week, "--out", str(tmp_path / "b"), "--config", str(new)])
+    assert res_old.exit_code == res_new.exit_code == 0, res_old.stderr
+    warned = [line for line in res_old.stderr.splitlines() if "[backtest]" in line]
+    assert len(warned) == 2
+    assert any("[backtest] leverage is now [risk] leverage" in line for line in warned)
+    assert any("post_only_window is no longer used" in line for line in warned)
+    assert "[backtest]" not in res_new.stderr
+    assert res_old.stdout == res_new.stdout
+    recorded = json.loads((tmp_path / "a" / "run.json").read_text())["settings"]
+    assert recorded["risk"]["leverage"] == 2 and "leverage" not in recorded["backtest"]
 
 
 def test_directional_run_gross_pnl_exceeds_commission(tmp_path: Path) -> None:

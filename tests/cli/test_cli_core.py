@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from btcn.cli.app import app
 from btcn.errors import ExitCode
 from tests.conftest import EXAMPLES, ROOT
+from tests.helpers import seed_paper_account
 
 runner = CliRunner()
 SNAP = str(EXAMPLES / "snapshot.json")
@@ -81,8 +82,9 @@ def test_execute_reads_plan_from_stdin(tmp_path: Path) -> None:
 
 
 def test_paper_execution_is_idempotent_through_the_cli(tmp_path: Path) -> None:
-    plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
     state = str(tmp_path / "s.db")
+    seed_paper_account(state, SNAP)
+    plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
     first = json.loads(invoke("execute", "--state", state, stdin=plan).stdout)
     second = json.loads(invoke("execute", "--state", state, stdin=plan).stdout)
     assert first["status"] == "completed" and second["status"] == "already_executed"
@@ -223,9 +225,27 @@ def test_rerun_of_a_partial_plan_still_exits_partial(tmp_path: Path) -> None:
             Book(spot_usdt=Decimal(500), spot_btc=Decimal(0), futures_usdt=Decimal(50_000)), 0
         )
     plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
-    first = invoke("execute", "--state", state, stdin=plan)
+    first = invoke("execute", "--state", state, "--force", stdin=plan)  # not the plan's book
     assert first.exit_code == ExitCode.PARTIAL and json.loads(first.stdout)["status"] == "partial"
-    again = invoke("execute", "--state", state, stdin=plan)
+    again = invoke("execute", "--state", state, "--force", stdin=plan)
     report = json.loads(again.stdout)
     assert report["status"] == "already_executed" and report["previous_status"] == "partial"
     assert again.exit_code == ExitCode.PARTIAL
+
+
+def test_paper_execute_of_a_plan_from_another_book_is_refused_then_the_paper_flow_works(
+    tmp_path: Path,
+) -> None:
+    state = str(tmp_path / "s.db")
+    plan = invoke("plan", "--snapshot", SNAP, "--candles", SPOT).stdout
+    refused = invoke("execute", "--state", state, stdin=plan)
+    assert refused.exit_code == ExitCode.INVALID_INPUT and refused.stdout == ""
+    assert "the paper account does not match the plan's snapshot" in refused.stderr
+    assert "btcn fetch snapshot --venue paper" in refused.stderr
+    snap = invoke("fetch", "snapshot", "--venue", "paper", "--candles", SPOT, "--state", state)
+    plan = invoke("plan", "--snapshot", "-", "--candles", SPOT, "--state", state, stdin=snap.stdout)
+    done = invoke("execute", "--state", state, stdin=plan.stdout)
+    assert done.exit_code == 0 and json.loads(done.stdout)["status"] in (
+        "completed",
+        "nothing_to_do",
+    )

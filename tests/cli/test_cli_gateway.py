@@ -123,6 +123,7 @@ def test_live_execute_of_a_paper_plan_is_a_usage_error(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "this plan is for venue 'paper'" in r.stderr
 
 
+@pytest.mark.slow
 def test_gate_pipeline_end_to_end(live_server: FakeServer, tmp_path: Path) -> None:
     """fetch candles + fetch snapshot --venue gate | plan | execute --live, as real processes."""
     gate = live_server.gate

@@ -37,6 +37,7 @@ def binance() -> FakeServer:
         yield srv
 
 
+@pytest.mark.slow
 def test_paper_dry_run_end_to_end(tmp_path: Path, binance: FakeServer) -> None:
     env = {"BTCN_BINANCE__BASE_URL": binance.binance_url, "BTCN_HISTORY_DAYS": "3"}
     res = run_wrapper(tmp_path, env)

@@ -22,6 +22,9 @@ def test_kill_9_at_random_points_never_duplicates_or_loses_fills() -> None:
     assert summary["killed_before_exit"] >= 4
     assert summary["duplicate_orders"] == 0
     assert summary["lost_fills"] == 0
+    # the property: in every trial the report's fills, summed per leg, are the venue's
+    assert summary["report_fills_eq_venue"] == summary["trials"]
+    assert summary["compensating_opens_zero_target"] == 0
     assert summary["double_transfers"] == 0 and summary["lost_transfers"] == 0
     assert summary["net_delta_within_drift_or_reported"] == summary["trials"]
     assert summary["inconsistent"] == 0, [

@@ -18,8 +18,8 @@ from btcn.exchange.errors import (
     RejectedError,
     ServerError,
     TransportError,
-    is_ambiguous,
     is_not_found,
+    write_outcome,
 )
 from btcn.exchange.gate import GateClient
 from btcn.exchange.http import VenueHttp
@@ -133,7 +133,7 @@ def test_creates_are_never_retried_on_ambiguous_outcomes(vclock: VirtualClock) -
         client = _client(handler, vclock)
         with pytest.raises((TransportError, ServerError)) as info:
             client.create_spot_order({"text": "t-x"}, exptime_ms=1)
-        assert is_ambiguous(info.value)
+        assert write_outcome(info.value) == "ambiguous"
         assert len(calls) == 1, "an order placement must not be blindly retried"
 
 
@@ -217,6 +217,21 @@ def test_private_call_without_keys_is_a_config_error(vclock: VirtualClock) -> No
         client.spot_accounts()
 
 
+def test_write_outcome_table() -> None:
+    """The one "did the write happen" classifier, for orders and transfers alike."""
+    cases = [
+        (TransportError("x", maybe_processed=True), "ambiguous"),
+        (TransportError("x", maybe_processed=False), "absent_stop"),
+        (ServerError("x", status=502), "ambiguous"),
+        (ClockSkewError("x", status=401, label="REQUEST_EXPIRED"), "absent"),
+        (RateLimitedError("x", status=429), "absent_stop"),
+        (AuthError("x", status=403, label="FORBIDDEN"), "absent_stop"),
+        (RejectedError("x", status=400, label="BALANCE_NOT_ENOUGH"), "rejected"),
+        (ExchangeError("a 2xx whose body cannot be read"), "ambiguous"),
+    ]
+    assert [write_outcome(e) for e, _ in cases] == [want for _, want in cases]
+
+
 def test_retryable_table() -> None:
     ambiguous = TransportError("x", maybe_processed=True)
     unsent = TransportError("x", maybe_processed=False)
@@ -279,3 +294,24 @@ def test_system_clock_and_header_parsing() -> None:
     clock.sleep(0)
     assert clock.now_ms() >= before + 1
     assert _float_or_none("1.5") == 1.5 and _float_or_none("soon") is None
+
+
+def test_one_retry_policy_class_in_btcn() -> None:
+    """The monitoring clients use the gateway's tenacity policy; no second retry loop exists."""
+    import ast
+    from pathlib import Path
+
+    import btcn
+    from btcn.monitoring.retry import service_policy
+
+    src = Path(btcn.__file__).parent
+    classes = [
+        f"{p.relative_to(src)}"
+        for p in src.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.ClassDef) and "Retry" in node.name
+    ]
+    assert classes == ["exchange/retry.py"]
+    policy = service_policy(retries=2, base_delay_s=0.5)
+    assert isinstance(policy, RetryPolicy) and policy.max_attempts == 3
+    assert [policy.backoff_s(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]  # no jitter

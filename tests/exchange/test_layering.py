@@ -41,3 +41,23 @@ def test_execute_request_is_re_exported_by_the_stage() -> None:
     from btcn.stages import execute
 
     assert execute.ExecuteRequest is ExecuteRequest
+
+
+def test_live_executor_is_composed_not_mixed() -> None:
+    """Issue 16: the executor holds its components; each component inherits only the small
+    ``Component`` base and receives the components it calls; shared data lives in one typed
+    state whose account fields cannot be read before the reconcile step set them."""
+    import pytest
+
+    from btcn.exchange.live import compensate, phases, precheck, reconcile, resolve, treasury
+    from btcn.exchange.live.executor import LiveExecutor
+    from btcn.exchange.live.state import Component, LiveState
+    from tests.exchange.live_support import hedged_plan
+
+    assert LiveExecutor.__bases__ == (object,)
+    parts = [resolve.Resolver, reconcile.Reconciler, precheck.PreChecker, phases.Phases,
+             compensate.Compensator, treasury.Treasury]  # fmt: skip
+    assert all(p.__bases__ == (Component,) for p in parts)
+    state = LiveState.for_plan(hedged_plan(), "0" * 64)
+    with pytest.raises(RuntimeError, match="reconcile"):
+        _ = state.balances

@@ -446,6 +446,7 @@ SCENARIOS: dict[str, Callable[[FakeGate], None]] = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     crash_at=st.integers(min_value=1, max_value=48),

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from btcn.contracts import Action, ExecutionReport, Leg
+from btcn.core.treasury import applied_amount
 from btcn.exchange.errors import RejectedError, UncertainTransferError
 from btcn.exchange.gate import GateClient
 from btcn.runtime.state import StateStore
@@ -63,7 +64,7 @@ def test_margin_transfer_goes_before_the_orders(run: Runner, gate: FakeGate) -> 
     again = run(plan)
     assert again.status == "already_executed" and len(gate.transfers) == 1
     raw = report.model_dump(mode="json")
-    assert raw["schema_version"] == 2 and raw["transfers"][0]["from"] == "spot"
+    assert raw["schema_version"] == 3 and raw["transfers"][0]["from"] == "spot"
 
 
 def test_amount_is_capped_to_what_the_source_has(run: Runner, gate: FakeGate) -> None:
@@ -216,6 +217,7 @@ def test_balances_that_contradict_the_ledger_stop_the_run(run: Runner, gate: Fak
     assert len(gate.transfers) == 1 and report.transfers[0].status == "done"
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(crash_at=st.integers(min_value=1, max_value=45), after=st.booleans(),
        second=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
@@ -260,3 +262,21 @@ def test_crash_anywhere_with_transfers_never_doubles(crash_at: int, after: bool,
     assert len(gate.transfers) == 2
     no_double_or_lost_transfers(gate, report)
     assert gate.pos["short"][0] == 3090
+
+
+def test_live_applies_the_cores_amount_rule_and_minimum(run: Runner, gate: FakeGate) -> None:
+    """The amount moved is :func:`btcn.core.treasury.applied_amount` of the balances read just
+    before: capped by the source's available and floored to the cent; under the core's minimum
+    (1 USDT) nothing is sent, as in paper and the backtest."""
+    gate.spot["USDT"] = [D("1234.5678"), D(0)]
+    report = run(make_plan([], transfers=[transfer("spot", "futures", "5000")]))
+    (t,) = report.transfers
+    assert t.status == "done" and t.amount_usdt == applied_amount(D(5000), D("1234.5678"), D(1))
+    assert gate.transfers[0]["amount"] == D("1234.56")
+
+
+def test_an_amount_under_the_minimum_is_not_sent(run: Runner, gate: FakeGate) -> None:
+    gate.spot["USDT"] = [D("0.99"), D(0)]  # a cent floor would have sent 0.99
+    report = run(make_plan([], transfers=[transfer("spot", "futures", "50")]))
+    (t,) = report.transfers
+    assert t.status == "skipped" and "1 USDT minimum" in t.detail and gate.transfers == []

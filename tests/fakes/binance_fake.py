@@ -60,6 +60,22 @@ class FakeBinance:
     faults: list[BinanceFault] = field(default_factory=list)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # hold(n): the n-th request from now is held unanswered until release() (a test kills the
+    # client at that exact point); ``held`` is set when it arrives
+    hold_at: int | None = None
+    held: threading.Event = field(default_factory=threading.Event)
+    _release: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self, n: int) -> None:
+        with self.lock:
+            self.hold_at = len(self.requests) + n
+            self.held.clear()
+            self._release.clear()
+
+    def release(self) -> None:
+        with self.lock:
+            self.hold_at = None
+        self._release.set()
 
     def add_fault(self, **kwargs: Any) -> BinanceFault:
         fault = BinanceFault(**kwargs)
@@ -77,6 +93,10 @@ class FakeBinance:
             fault = next((f for f in self.faults if f.path == path and f.fired < f.times), None)
             if fault is not None:
                 fault.fired += 1
+            hold = self.hold_at is not None and len(self.requests) == self.hold_at
+        if hold:
+            self.held.set()
+            self._release.wait(timeout=120)
         if self.page_delay_s:
             time.sleep(self.page_delay_s)
         if fault is not None:

@@ -16,6 +16,7 @@ What every answer must satisfy (:func:`check`):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -56,7 +57,7 @@ EVIL_JSON: list[Any] = [
 EVIL_CELL = ["", "nan", "inf", "-inf", "-1", "0", "1e400", "9" * 30, "x", "1,2", '"', "\u00e9",
              "1e-400", " ", "2009-01-01", "3000-01-01T00:00:00Z", "NULL"]  # fmt: skip
 EVIL_TOML = ["nan", "inf", "-inf", '"0s"', '"-5m"', '"' + "9" * 400 + 's"', "-1", '""', "[]", "{}",
-             '"x"', "1e400", "0", "true", '"1.5ms"', "[1, [2, [3]]]"]  # fmt: skip
+             '"x"', "1e400", "0", "true", '"1.5ms"', "[1, [2, [3]]]", "1e300"]  # fmt: skip
 EVIL_ENV = ["notjson", "nan", "inf", "-1", "", "0s", "9" * 400 + "s", "[", "{}", '{"X": 1}']
 
 
@@ -92,6 +93,9 @@ def mutate_json(rng: random.Random, text: str) -> tuple[str, str]:
     obj = json.loads(text)
     if rng.random() < 0.1:
         return deep(rng.choice([65, 500, 100_000]), "[", "]"), "deeply nested"
+    if isinstance(obj, dict) and isinstance(obj.get("as_of_ms"), int) and rng.random() < 0.08:
+        obj["as_of_ms"] //= 1000  # seconds where milliseconds belong (issue 17)
+        return json.dumps(obj), "as_of_ms in seconds"
     paths: list[tuple[Any, Any]] = []
     stack = [obj]
     while stack:
@@ -149,8 +153,8 @@ def mutate_csv(rng: random.Random, text: str) -> tuple[str, str]:
 TOML_KEYS = {
     "strategy": ["threshold_floor", "atr_multiplier", "atr_window", "atr_periods", "cooldown",
                  "targets", "signal_max_age", "apply_signal_logic"],
-    "backtest": ["initial_nav_usdt", "leverage", "slippage", "post_only_window",
-                 "maintenance_margin_rate"],
+    "backtest": ["initial_nav_usdt", "slippage", "maintenance_margin_rate"],
+    "risk": ["leverage", "margin_buffer", "transfer_band", "min_liquidation_distance"],
     "guardrails": ["max_data_age", "max_price_deviation", "max_order_notional_usdt"],
     "execution": ["post_only_window", "slippage", "paper_maker_fill_fraction"],
     "paper": ["spot_usdt", "futures_usdt"],
@@ -186,7 +190,7 @@ def mutate_parquet(rng: random.Random, src: Path, dst: Path) -> str:
     name = rng.choice(table.column_names)
     i = table.column_names.index(name)
     n = table.num_rows
-    kind = rng.choice(["text", "null", "nan", "inf", "huge", "drop", "empty", "bytes"])
+    kind = rng.choice(["text", "null", "nan", "inf", "huge", "drop", "empty", "bytes", "twice"])
     if kind == "bytes":
         data, what = mutate_bytes(rng, src.read_bytes())
         dst.write_bytes(data)
@@ -202,6 +206,8 @@ def mutate_parquet(rng: random.Random, src: Path, dst: Path) -> str:
         table = table.set_column(i, name, pa.array([10**18] * n, pa.int64()))
     elif kind == "drop":
         table = table.remove_column(i)
+    elif kind == "twice":  # the same column name two times (issue 17)
+        table = table.append_column(name, table.column(i))
     else:
         table = table.slice(0, 0)
     pq.write_table(table, dst)
@@ -230,6 +236,10 @@ def _config_or_env(
     if r < 0.88:
         text, what = mutate_config(rng, c.config.read_text())
         return ["--config", str(_write(work, "btcn.toml", text))], {}, f"config: {what}"
+    if r < 0.93:  # a name that sets nothing, or a state store that cannot exist (issue 17)
+        name, value = rng.choice([("BTCN_STRATEGY_COOLDOWN", "30m"), ("BTCN_NOSUCH__KEY", "1"),
+                                  ("BTCN_STATE__PATH", "/proc/nope/state.db")])  # fmt: skip
+        return ["--config", str(c.config)], {name: value}, f"env {name}={value}"
     section = rng.choice(list(TOML_KEYS))
     name = f"BTCN_{section.upper()}__{rng.choice(TOML_KEYS[section]).upper()}"
     value = rng.choice(EVIL_ENV)
@@ -283,14 +293,22 @@ def case_execute(rng: random.Random, c: Corpus, work: Path) -> Case:
     plan, what = _mutated(rng, c, work, c.plan, "json")
     mode = rng.choice(["--dry-run", None])
     state = work / "state.db"
-    argv = ["execute", str(plan), "--state", str(state), "--config", str(c.config)]
+    cfg, env, cwhat = _config_or_env(rng, c, work)
+    if rng.random() < 0.1:  # btcn's table names with other columns (issue 17)
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(state)) as db:
+            db.execute("CREATE TABLE rebalances (plan TEXT, y INT)")
+            db.commit()
+        cwhat += " state store with foreign columns"
+    argv = ["execute", str(plan), "--state", str(state), *cfg]
     if mode:
         argv.append(mode)
     stdin = None
     if rng.random() < 0.2:  # the same plan through a pipe
         argv[1] = "-"
         stdin = plan.read_bytes().decode("utf-8", "replace")
-    return Case("execute", argv, BAD_INPUT | {0, 7}, what, stdin=stdin)
+    return Case("execute", argv, BAD_INPUT | {0, 7}, f"{what} {cwhat}".strip(), env, stdin=stdin)
 
 
 def _backtest_inputs(
@@ -511,7 +529,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def leftovers(folder: Path) -> list[str]:
     return [str(p.relative_to(folder)) for p in folder.rglob("*")
-            if p.name.startswith(".btcn-run-") or p.name.endswith(".tmp")]  # fmt: skip
+            if p.name.startswith(".btcn-run-") or p.name.endswith((".tmp", ".btcn-lock"))]  # fmt: skip
 
 
 def run_case(case: Case, work: Path, corpus: Corpus) -> list[str]:

@@ -31,6 +31,8 @@ cooldown = "60m"
 
 [backtest]
 initial_nav_usdt = 100000
+
+[risk]
 leverage = 3.0
 
 [guardrails]

@@ -1,17 +1,16 @@
-"""Real processes, real signals: SIGINT and SIGTERM at random (seeded) points of a backtest, a
-sweep and a report never leave temporary files or a folder mixing old and new files.
+"""Real processes, real signals: SIGINT and SIGTERM at every point of a backtest's, a sweep's and
+a report's output commit never leave temporary files or a folder mixing old and new files.
 
 Each trial starts from a complete previous output (written with other settings), runs the real
-``btcn`` command in a subprocess and signals it after a random delay. Afterwards the exit code is
-130 (SIGINT), 143 (SIGTERM) or 0 (it finished first), stdout is empty or JSON, and every file of
-the folder is either the previous one (same inode and bytes) or a new one, never both.
+``btcn`` command in a subprocess stopped at a chosen point (``pause_at.py``: the command tells the
+test through a pipe that it is there) and signals it then. So the outcome is known exactly:
+before the swap the folder holds every old file, from the swap on every new one; the exit code is
+130 (SIGINT) or 143 (SIGTERM); stdout is empty; nothing temporary is left.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -28,6 +27,7 @@ DATA = ["--candles", str(EXAMPLES / "data" / "spot_5m"), "--perp", str(EXAMPLES 
 RUN_FILES = {"summary.csv", "equity.html", "blocked_trades_log.csv", "executed_trades.json",
              "open_positions.json", "equity.parquet", "trades.parquet", "run.json"}  # fmt: skip
 SWEEP_DERIVED = {"sweep.html"}
+PAUSE_AT = Path(__file__).with_name("pause_at.py")
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -42,25 +42,33 @@ def _inodes(folder: Path) -> dict[str, tuple[int, bytes]]:
     return {p.name: (p.stat().st_ino, p.read_bytes()) for p in folder.iterdir() if p.is_file()}
 
 
-def _signal_at(cmd: list[str], delay: float, sig: int, cwd: Path) -> tuple[int, str, str]:
-    """Signal ``cmd`` after ``delay`` s. Delays start at 0.8 s: btcn's handlers are installed by
-    its first import, and a signal before the interpreter has even reached it (possible on a
-    loaded CI machine) ends the process as Python's defaults do, before any btcn code ran."""
+def _signal_at(
+    args: list[str], step: str, sig: int, cwd: Path, nth: int = 1
+) -> tuple[int, str, str]:
+    """Run ``btcn args`` stopped at the ``nth`` time it reaches ``step``; signal it there."""
+    events_r, events_w = os.pipe()
+    go_r, go_w = os.pipe()
+    cmd = [sys.executable, str(PAUSE_AT), step, str(nth), str(events_w), str(go_r), *args]
     proc = subprocess.Popen(cmd, cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
+                            stderr=subprocess.PIPE, pass_fds=(events_w, go_r))  # fmt: skip
+    os.close(events_w)
+    os.close(go_r)
+    with os.fdopen(events_r) as events:
+        reached = events.readline().strip()  # blocks until the command is there (or exits)
+    if reached == step:
         proc.send_signal(sig)
+        if step in HELD:  # signals are held back there: tell the command it may go on
+            os.write(go_w, b"go\n")
+    os.close(go_w)
     out, err = proc.communicate(timeout=120)
+    assert reached == step, f"never reached {step!r} (exit {proc.returncode}): {err.decode()}"
     return proc.returncode, out.decode(), err.decode()
 
 
 def _common_checks(code: int, out: str, err: str, sig: int, parent: Path) -> None:
-    assert code in ({0, 130} if sig == signal.SIGINT else {0, 143}), (code, err)
+    assert code == (130 if sig == signal.SIGINT else 143), (code, err)
     assert "Traceback" not in err, err
-    if out.strip():
-        json.loads(out)
+    assert out == ""  # the summary JSON is printed only by a command that finished
     left = [p.name for p in parent.rglob("*") if p.name.startswith(".btcn-run-")
             or p.name.endswith(".tmp")]  # fmt: skip
     assert not left, left
@@ -75,66 +83,84 @@ def _all_old_or_all_new(before: dict[str, tuple[int, bytes]], folder: Path) -> s
     return "new"
 
 
-TRIALS = [(i, sig) for i in range(3) for sig in (signal.SIGINT, signal.SIGTERM)]
+# Where the signal lands, and what the folder must hold afterwards: before the swap ("aside") the
+# old files, from the swap on the new ones (a signal during the swap is held until it is done).
+STEPS = {
+    "start": "old",
+    "build": "old",
+    "fsync": "old",
+    "aside": "new",
+    "in": "new",
+    "clean": "new",
+}
+HELD = {"aside"}  # btcn holds SIGINT/SIGTERM back during the swap
+INT_TERM = (signal.SIGINT, signal.SIGTERM)
+BACKTEST_TRIALS = [(step, INT_TERM[i % 2]) for i, step in enumerate(STEPS)]
+
+
+@pytest.fixture(scope="module")
+def previous_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete backtest folder written with other settings (copied into each trial)."""
+    out = tmp_path_factory.mktemp("previous") / "run"
+    subprocess.run([*BTCN, "backtest", *DATA, "--out", str(out)], cwd=out.parent,
+                   env={**_env(out.parent), "BTCN_STRATEGY__THRESHOLD_FLOOR": "0.01"},
+                   capture_output=True, check=True)  # fmt: skip
+    return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("i", "sig"), TRIALS[:4])
-def test_backtest_interrupted_anywhere(tmp_path: Path, i: int, sig: int) -> None:
+@pytest.mark.parametrize(("step", "sig"), BACKTEST_TRIALS)
+def test_backtest_interrupted_anywhere(
+    tmp_path: Path, previous_run: Path, step: str, sig: int
+) -> None:
     out = tmp_path / "run"
-    first = subprocess.run([*BTCN, "backtest", *DATA, "--out", str(out)], cwd=tmp_path,
-                           env={**_env(tmp_path), "BTCN_STRATEGY__THRESHOLD_FLOOR": "0.01"},
-                           capture_output=True, check=True)  # fmt: skip
-    assert first.returncode == 0
+    shutil.copytree(previous_run, out)
     before = _inodes(out)
     assert set(before) == RUN_FILES
-    delay = random.Random(1000 + i).uniform(0.8, 3.0)
-    code, so, se = _signal_at([*BTCN, "backtest", *DATA, "--out", str(out)], delay, sig, tmp_path)
+    code, so, se = _signal_at(["-q", "backtest", *DATA, "--out", str(out)], step, sig, tmp_path)
     _common_checks(code, so, se, sig, tmp_path)
-    state = _all_old_or_all_new(before, out)
+    assert _all_old_or_all_new(before, out) == STEPS[step]
     assert set(_inodes(out)) == RUN_FILES
-    assert state == "new" or code != 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("i", "sig"), TRIALS[:2])
-def test_sweep_interrupted_anywhere(tmp_path: Path, i: int, sig: int) -> None:
+@pytest.mark.parametrize(("step", "sig"), [("start", signal.SIGINT), ("fsync", signal.SIGTERM),
+                                           ("aside", signal.SIGINT)])  # fmt: skip
+def test_sweep_interrupted_anywhere(tmp_path: Path, step: str, sig: int) -> None:
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"strategy.threshold_floor" = [0.004, 0.008, 0.012]\n')
     out = tmp_path / "sweep"
-    args = [*BTCN, "sweep", "--candles", str(EXAMPLES / "data" / "spot_5m"), "--grid", str(grid),
+    args = ["-q", "sweep", "--candles", str(EXAMPLES / "data" / "spot_5m"), "--grid", str(grid),
             "--out", str(out), "--workers", "1", "--overwrite"]  # fmt: skip
-    subprocess.run(args, cwd=tmp_path, capture_output=True, check=True,
+    subprocess.run([*BTCN[:-1], *args], cwd=tmp_path, capture_output=True, check=True,
                    env={**_env(tmp_path), "BTCN_STRATEGY__COOLDOWN": "2h"})  # fmt: skip
     before = _inodes(out)
     assert {"sweep.parquet", "sweep.html"} <= set(before)
-    delay = random.Random(2000 + i).uniform(0.8, 4.0)
-    code, so, se = _signal_at(args, delay, sig, tmp_path)
+    code, so, se = _signal_at(args, step, sig, tmp_path)
     _common_checks(code, so, se, sig, tmp_path)
     after = _inodes(out)
-    # the old report never stands beside new results: it goes first, with one swap
-    if "sweep.html" in after and before["sweep.html"] == after["sweep.html"]:
-        assert after["sweep.parquet"] == before["sweep.parquet"]
-    if code == 0:
-        assert after["sweep.html"] != before["sweep.html"]
+    # the first commit of a sweep drops the old report with the first new results, in one swap
+    if STEPS[step] == "old":
+        assert after == before
+    else:
+        assert "sweep.html" not in after and after["sweep.parquet"] != before["sweep.parquet"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("i", "sig"), TRIALS[:2])
-def test_report_interrupted_anywhere(tmp_path: Path, i: int, sig: int) -> None:
+@pytest.mark.parametrize(("step", "sig"), [("fsync", signal.SIGINT), ("in", signal.SIGTERM)])
+def test_report_interrupted_anywhere(
+    tmp_path: Path, previous_run: Path, step: str, sig: int
+) -> None:
     run = tmp_path / "run"
-    subprocess.run([*BTCN, "backtest", *DATA, "--out", str(run)], cwd=tmp_path, env=_env(tmp_path),
-                   capture_output=True, check=True)  # fmt: skip
+    shutil.copytree(previous_run, run)
     (run / "summary.csv").unlink()
     (run / "equity.html").unlink()  # report regenerates both, and adds the digest
     before = _inodes(run)
-    delay = random.Random(3000 + i).uniform(0.8, 2.0)
-    code, so, se = _signal_at([*BTCN, "report", "--run", str(run)], delay, sig, tmp_path)
+    code, so, se = _signal_at(["-q", "report", "--run", str(run)], step, sig, tmp_path)
     _common_checks(code, so, se, sig, tmp_path)
     after = _inodes(run)
     added = set(after) - set(before)
-    assert added in (set(), {"summary.csv", "equity.html", "digest-2025-01-31.md",
-                             "digest-2025-01-31.json"})  # fmt: skip
+    new = {"summary.csv", "equity.html", "digest-2025-01-31.md", "digest-2025-01-31.json"}
+    assert added == (set() if STEPS[step] == "old" else new)
     kept = {n for n in before if after.get(n, (None,))[1] == before[n][1]}
     assert kept == set(before)  # the run's own files are never changed by a report
-    shutil.rmtree(run)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from btcn.cli.app import app
 from btcn.monitoring import alerts as A
 from btcn.monitoring.errors import TelegramError
-from btcn.monitoring.retry import RetryPolicy
+from btcn.monitoring.retry import service_policy
 from btcn.monitoring.telegram import TelegramNotifier, truncate
 from btcn.runtime.state import StateStore
 from btcn.stages.monitor import evaluate_alerts
@@ -165,7 +165,7 @@ def test_429_and_5xx_are_retried_with_retry_after() -> None:
                      (502, {"ok": False, "description": "Bad Gateway"})])  # fmt: skip
     slept: list[float] = []
     with recording_server(flaky) as srv, httpx.Client(trust_env=False) as c:
-        assert notifier(srv, c, policy=RetryPolicy(retries=2), sleep=slept.append).send("x") == 7
+        assert notifier(srv, c, policy=service_policy(retries=2), sleep=slept.append).send("x") == 7
         assert len(srv.requests) == 3
     assert len(slept) == 2
 
@@ -173,7 +173,7 @@ def test_429_and_5xx_are_retried_with_retry_after() -> None:
 def test_network_error_message_has_no_url() -> None:
     with httpx.Client(trust_env=False, timeout=2) as c:
         n = TelegramNotifier(c, base_url="http://127.0.0.1:9", token=TOKEN, chat_id="1",
-                             policy=RetryPolicy(retries=0))  # fmt: skip
+                             policy=service_policy(retries=0))  # fmt: skip
         with pytest.raises(TelegramError) as err:
             n.send("x")
     assert TOKEN not in str(err.value) and "network error" in str(err.value)

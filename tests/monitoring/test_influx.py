@@ -21,7 +21,7 @@ from btcn.monitoring.influx import (
     format_field_value,
     to_line,
 )
-from btcn.monitoring.retry import RetryPolicy
+from btcn.monitoring.retry import service_policy
 from tests.services import recording_server
 
 _db_counter = itertools.count()
@@ -117,7 +117,7 @@ def test_write_then_query_back_v1(influxd) -> None:
 
 def test_missing_database_is_a_clear_error_and_not_retried(influxd) -> None:
     writer, client = writer_for(
-        influxd, "no_such_db", policy=RetryPolicy(retries=3, base_delay_s=5)
+        influxd, "no_such_db", policy=service_policy(retries=3, base_delay_s=5)
     )
     with client, pytest.raises(InfluxError, match=r"HTTP 404.*database not found") as err:
         writer.write([Point("m", {"v": 1.0}, 1)])
@@ -171,7 +171,7 @@ def test_transient_failures_are_retried_then_succeed() -> None:
     answers = iter([(503, {"Retry-After": "0"}, b""), (500, {}, b'{"error":"x"}'), (204, {}, b"")])
     slept: list[float] = []
     with recording_server(lambda r: next(answers)) as srv, httpx.Client(trust_env=False) as c:
-        w = InfluxWriter(InfluxTarget(srv.url), c, policy=RetryPolicy(retries=3, base_delay_s=0.01),
+        w = InfluxWriter(InfluxTarget(srv.url), c, policy=service_policy(retries=3, base_delay_s=0.01),
                          sleep=slept.append)  # fmt: skip
         w.write([Point("m", {"v": 1.0}, 1)])
         assert len(srv.requests) == 3
@@ -185,7 +185,7 @@ def test_retries_exhausted_raise_the_last_error() -> None:
         httpx.Client(trust_env=False) as c,
     ):
         w = InfluxWriter(
-            InfluxTarget(srv.url), c, policy=RetryPolicy(retries=2), sleep=lambda s: None
+            InfluxTarget(srv.url), c, policy=service_policy(retries=2), sleep=lambda s: None
         )
         with pytest.raises(InfluxError, match="HTTP 502: bad gateway"):
             w.write([Point("m", {"v": 1.0}, 1)])
@@ -196,7 +196,7 @@ def test_network_errors_are_retried_and_reported_without_url() -> None:
     port_url = "http://127.0.0.1:9"  # discard port: nothing listens
     with httpx.Client(trust_env=False, timeout=2) as c:
         w = InfluxWriter(InfluxTarget(port_url, username="u", secret="pw-secret-123"), c,
-                         policy=RetryPolicy(retries=1), sleep=lambda s: None)  # fmt: skip
+                         policy=service_policy(retries=1), sleep=lambda s: None)  # fmt: skip
         with pytest.raises(InfluxError) as err:
             w.write([Point("m", {"v": 1.0}, 1)])
     assert "network error" in err.value.message

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from btcn.contracts import PerpSpec, SpotSpec
@@ -85,21 +85,78 @@ def test_an_ungated_book_plan_is_neutral_within_one_contract_and_one_step(case, 
     assert residue <= mult + SpotSpec().step_btc, (residue, d.orders)
 
 
-@settings(max_examples=200, deadline=None)
+def per_leg_oracle(book: Book, q: Quotes, targets, spot_fee: Decimal, mult: Decimal,
+                   thr: float = 0.005, slippage: Decimal = D("0.0002")):  # fmt: skip
+    """btcn 0.1's per-leg rule, written from the manual alone (not from btcn.core): each leg whose
+    ``|w - target| > thr`` is sized back to ``target * NAV / P`` on its own, rounded toward zero
+    to the venue step (0.000001 BTC spot, 1 contract perp); a spot buy fits the spot USDT at the
+    limit with the worst fee and the slippage, a spot sell the BTC held, a perp reduction the
+    contracts held; a zero quantity is no order. Limits: the valuation price (no book here) to the
+    0.1 tick, buys down, sells up. Returns ``{leg: (action, venue quantity)}``, or None for a
+    book on a float knife-edge of the trigger (``|w - target|`` within 1e-9 of ``thr``)."""
+    step, tick = D("0.000001"), D("0.1")
+    floor = lambda x, s: (x / s).to_integral_value(rounding=ROUND_FLOOR) * s  # noqa: E731
+    upnl = (q.perp_mark - book.long_entry_usdt) * book.long_contracts * mult + (
+        book.short_entry_usdt - q.perp_mark) * book.short_contracts * mult  # fmt: skip
+    nav = book.spot_usdt + book.spot_btc * q.spot + book.futures_usdt + upnl
+    if nav <= 0:
+        return {}
+    legs = [(Leg.BTC_SPOT, book.spot_btc, q.spot),
+            (Leg.BTC_PERP_LONG, book.long_contracts * mult, q.perp_mark),
+            (Leg.BTC_PERP_SHORT, book.short_contracts * mult, q.perp_mark)]  # fmt: skip
+    out = {}
+    for (leg, held_btc, price), target in zip(legs, targets, strict=True):
+        gap = abs(float(held_btc * price / nav) - target)
+        if abs(gap - thr) < 1e-9:
+            return None
+        if gap <= thr:
+            continue
+        delta = D(repr(target)) * nav / price - held_btc
+        up = delta > 0
+        limit = (price / tick).to_integral_value(
+            rounding=ROUND_FLOOR if up else ROUND_CEILING
+        ) * tick
+        if leg is Leg.BTC_SPOT:
+            qty = floor(abs(delta), step)
+            cap = book.spot_usdt / (limit * (1 + spot_fee + slippage)) if up else book.spot_btc
+            qty = min(qty, floor(cap, step))
+            action = Action.BUY if up else Action.SELL
+        else:
+            qty = floor(abs(delta) / mult, D(1))
+            if not up:
+                qty = min(
+                    qty, book.long_contracts if leg is Leg.BTC_PERP_LONG else book.short_contracts
+                )
+            action = {(Leg.BTC_PERP_LONG, True): Action.OPEN_LONG, (Leg.BTC_PERP_LONG, False): Action.CLOSE_LONG,
+                      (Leg.BTC_PERP_SHORT, True): Action.OPEN_SHORT,
+                      (Leg.BTC_PERP_SHORT, False): Action.CLOSE_SHORT}[(leg, up)]  # fmt: skip
+        if qty > 0:
+            out[leg] = (action, qty)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
 @given(books())
-def test_per_leg_keeps_the_btcn_0_1_orders(case) -> None:
-    """``per_leg`` sizes each leg alone, exactly as before: the orders equal a leg-by-leg run."""
+def test_per_leg_orders_are_btcn_0_1_rule(case) -> None:
+    """``per_leg`` places exactly the orders of the independent 0.1 oracle above, leg by leg."""
     book, quotes, targets, spot_fee, mult = case
     spec = PerpSpec(multiplier_btc=mult)
-    per_leg = _decide(book, quotes, replace(_params(targets, spot_fee), rebalance="per_leg"), spec)
-    for leg_i, leg in enumerate((Leg.BTC_SPOT, Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT)):
-        alone_targets = tuple(
-            targets[i] if i == leg_i else float("nan") for i in range(3)
-        )  # a NaN target never drifts: only this leg is sized
-        alone = _decide(book, quotes, replace(_params(targets, spot_fee), rebalance="per_leg",
-                                              targets=alone_targets), spec)  # fmt: skip
-        mine = [o for o in per_leg.orders if o.leg is leg]
-        assert [o for o in alone.orders if o.leg is leg] == mine
+    want = per_leg_oracle(book, quotes, targets, spot_fee, mult)
+    assume(want is not None)
+    d = _decide(book, quotes, replace(_params(targets, spot_fee), rebalance="per_leg"), spec)
+    assert {o.leg: (o.action, o.qty_venue) for o in d.orders} == want
+
+
+def test_the_per_leg_oracle_on_a_hand_worked_book() -> None:
+    """The oracle itself, on numbers worked by hand: NAV 100,000 at 50,000; spot 0.9 BTC (45 %),
+    short 1.0 BTC (50 %), targets 50/0/50, thr 0.5 %: spot buys 0.1 BTC (to 1.0 BTC), the short
+    is on target."""
+    book = Book(spot_usdt=D(55_000), spot_btc=D("0.9"), futures_usdt=D(0), long_contracts=D(0),
+                long_entry_usdt=D(0), short_contracts=D(10_000), short_entry_usdt=D(50_000))  # fmt: skip
+    q = Quotes(D(50_000), D(50_000), D(50_000))
+    assert per_leg_oracle(book, q, (0.5, 0.0, 0.5), D(0), D("0.0001")) == {
+        Leg.BTC_SPOT: (Action.BUY, D("0.1"))
+    }
 
 
 @settings(max_examples=300, deadline=None)

@@ -127,12 +127,3 @@ def test_no_orders_within_the_cooldown(case, since) -> None:
             now=now, last=now - since)  # fmt: skip
     assert not d.orders and not d.blocked
     assert d.status in ("cooldown", "safe_mode")
-
-
-@given(books(), signals)
-def test_decide_is_deterministic(case, signal) -> None:
-    book, quotes, targets, floor, atr = case
-    p = params(**LOOSE, targets=targets, threshold_floor=floor)
-    assert run(book, quotes, p, atr=atr, signal=sig(signal)) == run(
-        book, quotes, p, atr=atr, signal=sig(signal)
-    )

@@ -73,7 +73,7 @@ def test_digest_shows_latest_and_minimum_distance(run: Path) -> None:
     assert d.liq_distance_min_run == pytest.approx(0.18)
 
     doc = d.to_json_dict()
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert set(doc) >= V1_KEYS  # version 1 keys kept
     assert doc["liq_distance_min_day"] == pytest.approx(0.21)
     md = to_markdown(d)
@@ -108,5 +108,5 @@ def test_report_command_writes_the_figures(run: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["report", "--run", str(run), "--out-dir", str(digests)])
     assert res.exit_code == 0, res.output
     doc = json.loads((digests / "digest-2025-01-03.json").read_text())
-    assert doc["schema_version"] == 2 and doc["liq_distance"] == pytest.approx(0.40)
+    assert doc["schema_version"] == 3 and doc["liq_distance"] == pytest.approx(0.40)
     assert "Liquidation distance" in res.stderr

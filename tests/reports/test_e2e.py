@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
 BTCN = str(Path(sys.executable).parent / "btcn")
 
+pytestmark = pytest.mark.slow  # real processes, LibreOffice and Chromium: the slow lane
+
 # The chain, with one change: audit exits 8 when it finds drift (one month of example data
 # has a 30-day Sharpe far below 1.34), which would stop a plain `&&` chain; cron scripts that want
 # the report regardless accept 8 explicitly.
@@ -69,12 +71,14 @@ def test_backtest_audit_report_chain(e2e: Path) -> None:
 
 def test_equity_html_renders_in_chromium(e2e: Path, tmp_path: Path) -> None:
     chromium = require_binary("chromium")
+    # every panel: NAV, attribution, drawdown, net delta, liquidation (+ margin overlay), drift
+    # and rebalances are plotly subplots (8 with the overlay axis)
     page = render(chromium, (e2e / "run" / "equity.html").as_uri(), tmp_path / "profile",
-                  selector=".js-plotly-plot .main-svg")  # fmt: skip
+                  selector=".js-plotly-plot .cartesianlayer .subplot", height=1600)  # fmt: skip
     assert page.console_errors == [] and page.exceptions == []
     # Self-contained: nothing but the file itself (and inline data) is requested.
     assert [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))] == []
-    assert page.selector_count >= 1, "the plotly chart did not render"
+    assert page.selector_count >= 7, f"{page.selector_count} panels rendered"
     (tmp_path / "equity.png").write_bytes(page.png)
     drawn, colours = non_background_fraction(page.png)
     assert drawn > 0.03 and colours > 50, (drawn, colours)

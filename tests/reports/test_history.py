@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from btcn.cli.app import app
 from btcn.errors import ExitCode
 from tests.conftest import EXAMPLES
+from tests.helpers import seed_paper_account
 
 runner = CliRunner()
 SNAP = EXAMPLES / "snapshot.json"
@@ -41,6 +42,7 @@ def test_snapshots_and_executions_build_a_run_folder(tmp_path: Path) -> None:
 
     # a real paper execution of the example plan, then its report
     state = str(tmp_path / "s.db")
+    seed_paper_account(state, SNAP)
     plan = runner.invoke(app, ["plan", "--snapshot", str(SNAP), "--candles", SPOT]).stdout
     report = runner.invoke(app, ["execute", "--state", state], input=plan).stdout
     (tmp_path / "report.json").write_text(report)
@@ -91,3 +93,38 @@ def test_dry_runs_are_not_recorded_and_backtests_are_refused(tmp_path: Path) -> 
     )
     res = runner.invoke(app, ["report", "--run", str(bt), "--snapshot", str(SNAP)])
     assert res.exit_code == ExitCode.INVALID_INPUT and "not a live history" in res.stderr
+
+
+def _state_of(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+def test_report_validates_everything_before_it_writes(tmp_path: Path) -> None:
+    """A snapshot in seconds, a --day the history does not hold, a foreign --out-dir: each is
+    refused with exit 3 and leaves every file of the history as it was (bytes and mtime)."""
+    hist = tmp_path / "live"
+    assert (
+        runner.invoke(app, ["-q", "report", "--run", str(hist), "--snapshot", str(SNAP)]).exit_code
+        == 0
+    )
+    before = _state_of(hist)
+    raw = json.loads(later_snapshot(tmp_path, 2).read_text())
+    raw["as_of_ms"] //= 1000  # seconds, not milliseconds
+    (tmp_path / "seconds.json").write_text(json.dumps(raw))
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    cases = [
+        (["--snapshot", str(tmp_path / "seconds.json")], "is not a time between 2009 and 2100"),
+        (["--snapshot", str(later_snapshot(tmp_path, 3)), "--day", "2019-01-01"], "no bars on"),
+        (
+            ["--snapshot", str(later_snapshot(tmp_path, 4)), "--out-dir", str(foreign)],
+            "not a folder of btcn digests",
+        ),
+    ]
+    for extra, needle in cases:
+        res = runner.invoke(app, ["report", "--run", str(hist), *extra])
+        assert res.exit_code == ExitCode.INVALID_INPUT and needle in res.output, res.output
+        assert _state_of(hist) == before, extra
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".live*"))

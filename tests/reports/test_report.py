@@ -42,6 +42,12 @@ def test_digest_figures_match_an_independent_computation(run: Path) -> None:
     assert d.roi_run == pytest.approx(nav[-1] / 100_000 - 1, rel=1e-12)
     assert d.funding_day_usdt == pytest.approx(eq["funding_usdt"][in_day].sum())
     assert d.fees_run_usdt == pytest.approx(eq["fees_usdt"].sum())
+    # the carry rows: net PnL and yields of the day on the previous day's NAV, 365-day years
+    assert d.net_pnl_day_usdt == pytest.approx(nav[in_day][-1] - prev, rel=1e-9)
+    assert d.net_pnl_run_usdt == pytest.approx(nav[-1] - 100_000, rel=1e-9)
+    assert d.funding_apr_day == pytest.approx(eq["funding_usdt"][in_day].sum() / prev * 365)
+    assert d.net_apr_day == pytest.approx((nav[in_day][-1] / prev - 1) * 365)
+    assert d.fee_drag_run == pytest.approx(eq["fees_usdt"].sum() / eq["funding_usdt"].sum())
     t_day = tr[(tr.ts_ms > day_start) & (tr.ts_ms <= day_start + 86_400_000)]
     assert d.trades_day == len(t_day) and d.trades_run == len(tr)
     assert d.turnover_day_usdt == pytest.approx((t_day.qty_btc * t_day.price).abs().sum())
@@ -91,7 +97,13 @@ def test_report_command_writes_digest_files(run: Path, tmp_path: Path) -> None:
     assert json.loads((run / "digest-2025-01-05.json").read_text()) == out
     md = (run / "digest-2025-01-05.md").read_text()
     assert md.startswith("# btcn daily digest") and "Top 3 most costly trades" in md
-    assert "most costly trades" in r.stderr and "Funding received" in r.stderr
+    assert "most costly trades" in r.stderr and "Funding earned" in r.stderr
+    # the digest leads with the carry: funding, fees, net yield, liquidation distance
+    figures = [line.split("|")[1].strip() for line in md.splitlines()
+               if line.startswith("| ") and not line.startswith(("| figure", "| ---"))][:5]  # fmt: skip
+    assert figures == ["Funding earned (USDT)", "Fees (USDT)", "Net yield (USDT)",
+                       "Liquidation distance", "NAV (USDT)"]  # fmt: skip
+    assert out["schema_version"] == 3
     r = invoke("report", "--run", str(run), "--day", "2025-01-02", "--out-dir", str(tmp_path / "d"))
     assert r.exit_code == 0 and (tmp_path / "d" / "digest-2025-01-02.md").is_file()
     assert invoke("report", "--run", str(run), "--day", "Jan 2").exit_code == 2

@@ -56,9 +56,11 @@ SMALL_GRID = """
 
 @pytest.fixture(scope="session")
 def dask_cluster() -> Iterator[str]:
-    """A distributed.LocalCluster on 127.0.0.1: 2 worker processes of 1 thread, no dashboards."""
+    """A distributed.LocalCluster on 127.0.0.1: 2 worker processes of 1 thread, no worker
+    dashboards. The scheduler's HTTP server takes a free port (with ``None`` it would still try
+    8787, and fail when another cluster on the machine holds it)."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   worker_dashboard_address=None) as cluster:  # fmt: skip
         yield cluster.scheduler_address

@@ -95,7 +95,7 @@ def test_grid_file_errors_name_the_problem(text: str, needle: str) -> None:
 @pytest.mark.parametrize(("text", "needle"), [
     ('[grid]\n"strategy.cooldwn" = ["5m"]', "unknown settings key 'strategy.cooldwn'"),
     ('[grid]\n"strategy.cooldown.x" = ["5m"]', "unknown settings key 'strategy.cooldown.x'"),
-    ('[grid]\n"watchdog.max_rss_mb" = [100]', "only [strategy], [fees], [guardrails], [backtest] and"),
+    ('[grid]\n"watchdog.max_rss_mb" = [100]', "only [strategy], [fees], [guardrails], [risk], [backtest] and"),
     ('[grid]\n"strategy.cooldown" = ["5m", "soon"]', "[grid] strategy.cooldown = 'soon': invalid duration"),
     ('[grid]\n"strategy.threshold_floor" = [0.1, 2]', "strategy.threshold_floor = 2: Input should be less"),
     ('[grid]\n"strategy.targets.BTC_SPOT" = [1.5]', "strategy.targets.BTC_SPOT = 1.5"),
@@ -177,3 +177,14 @@ def test_random_subsample_of_the_grid(values: list[list[int]], samples: int, see
     assert len(sub) == min(samples, len(full))
     positions = [full.index(c) for c in sub]
     assert positions == sorted(positions)  # a subset, in grid order
+
+
+def test_the_old_leverage_key_sweeps_the_risk_leverage(caplog: pytest.LogCaptureFixture) -> None:
+    old = build_points(parse_grid('[grid]\n"backtest.leverage" = [2, 5]', "g.toml"), BASE)
+    new = build_points(parse_grid('[grid]\n"risk.leverage" = [2, 5]', "g.toml"), BASE)
+    assert [p.settings.risk.leverage for p in old] == [2, 5]  # type: ignore[union-attr]
+    assert [p.settings for p in old] == [p.settings for p in new]
+    assert [p.params for p in old] == [{"backtest.leverage": 2}, {"backtest.leverage": 5}]
+    assert [r.getMessage() for r in caplog.records] == [
+        "g.toml: [grid] backtest.leverage is now risk.leverage"
+    ]

@@ -40,6 +40,17 @@ def table(out: Path, name: str = store.SWEEP_PARQUET):
     return pq.read_table(out / name).replace_schema_metadata(None)
 
 
+def nan_as_none(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with NaN (a KPI that cannot be computed, e.g. the fee drag of a run without funding)
+    as None, so that equal results compare equal."""
+    return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+            for r in rows]  # fmt: skip
+
+
+def same_table(a, b) -> bool:
+    return a.schema == b.schema and nan_as_none(a.to_pylist()) == nan_as_none(b.to_pylist())
+
+
 def counting(evaluate=stage.evaluate_point):
     calls: list[tuple[Any, ...]] = []
 
@@ -90,6 +101,7 @@ def test_local_processes_give_identical_results(tmp_path: Path) -> None:
     assert table(tmp_path / "a").equals(table(tmp_path / "b"))
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results(tmp_path: Path, dask_cluster: str) -> None:
     stage.run(request(tmp_path / "a"), backend=SerialBackend())
     res = stage.run(request(tmp_path / "b", scheduler=dask_cluster))
@@ -147,9 +159,7 @@ def test_invalid_combination_is_a_failed_row_that_is_never_run(tmp_path: Path) -
 
 
 def test_values_impossible_on_these_candles_fail_before_work(tmp_path: Path) -> None:
-    with pytest.raises(
-        ConfigError, match=r"backtest\.post_only_window = '10m' is longer than one 300s bar"
-    ):
+    with pytest.raises(ConfigError, match=r"backtest\.post_only_window is no longer used"):
         stage.run(request(tmp_path, '[grid]\n"backtest.post_only_window" = ["5s", "10m"]'),
                   backend=SerialBackend())  # fmt: skip
     with pytest.raises(ConfigError, match=r"strategy\.atr_window = '7m' is not a multiple"):
@@ -215,6 +225,7 @@ def test_an_interrupted_sweep_resumes_from_what_was_saved(tmp_path: Path) -> Non
     assert table(out).equals(table(fresh))
 
 
+@pytest.mark.slow
 @settings(max_examples=25)
 @given(st.sets(st.integers(0, 5)), st.sampled_from(["ok", "failed"]))
 def test_resume_never_reruns_a_done_point_nor_loses_one(small_csv: Path, tmp_path_factory, done: set[int],
@@ -236,7 +247,7 @@ def test_resume_never_reruns_a_done_point_nor_loses_one(small_csv: Path, tmp_pat
     assert not ran & {
         (r["strategy.threshold_floor"], r["strategy.cooldown"]) for r in full if r["point"] in done
     }
-    assert table(out).equals(table(ref))
+    assert same_table(table(out), table(ref))
 
 
 def test_rows_of_another_sweep_are_not_silently_dropped(tmp_path: Path, small_csv: Path) -> None:
@@ -339,7 +350,7 @@ def test_walk_forward_never_looks_ahead(tmp_path: Path) -> None:
     kpis = [k for k in SUMMARY_COLUMNS]
     tr_a = [{k: r[k] for k in kpis} for r in ra.rows if r["phase"] == "train" and r["window"] == 0]
     tr_b = [{k: r[k] for k in kpis} for r in rb.rows if r["phase"] == "train" and r["window"] == 0]
-    assert tr_a == tr_b
+    assert nan_as_none(tr_a) == nan_as_none(tr_b)
     assert ra.wf_table[0]["params"] == rb.wf_table[0]["params"]
     assert ra.wf_table[0]["oos_roi"] != rb.wf_table[0]["oos_roi"]  # the test window did change
 

@@ -63,7 +63,7 @@ def test_windows_never_overlap_and_never_look_ahead(
 def test_rethreshold_equals_building_the_market_with_those_settings(
     tmp_path, window: str, periods: int, floor: float, mult: float
 ) -> None:
-    from btcn.runtime.durations import parse_duration_ms
+    from btcn.core.durations import parse_duration_ms
 
     path = write_candles(tmp_path / "c.csv", 6 * 288, skip=slice(700, 760))  # a gap: ATR restarts
     spot = load_candles([path], gaps="warn")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
-from btcn.core.gating import GATE_TABLE, blocking_rule
+from btcn.core.gating import RULE_BUY_FORBIDS_SELL, RULE_SELL_FORBIDS_SHORT_BUY, blocking_rule
 from btcn.core.ids import client_order_id, is_valid_client_order_id
 from btcn.core.legs import SIDE_OF, action_for, delta_sign, is_increase
 from btcn.core.money import dec, is_step_multiple, round_down_to_step, round_price
@@ -46,8 +47,22 @@ def test_gate_table(signal: Signal, leg: Leg, side: Side, blocked: bool) -> None
     assert (blocking_rule(signal, leg, side) is not None) is blocked
 
 
-def test_gate_table_has_exactly_the_four_rules() -> None:
-    assert len(GATE_TABLE) == 4
+def _manual_rule(signal: Signal, leg: Leg, side: Side) -> str | None:
+    """The gating rule as the manual states it, written independently of the table: "BUY forbids
+    selling on every leg, SELL forbids buying back the short"; HOLD and NONE forbid nothing."""
+    if signal is Signal.BUY and side is Side.SELL:
+        return RULE_BUY_FORBIDS_SELL
+    if signal is Signal.SELL and leg is Leg.BTC_PERP_SHORT and side is Side.BUY:
+        return RULE_SELL_FORBIDS_SHORT_BUY
+    return None
+
+
+def test_gating_is_the_manuals_rule_for_every_signal_leg_and_side() -> None:
+    """Every one of the 4 x 3 x 2 combinations, with the rule's name: an extra, a missing or a
+    misnamed entry of the table fails here (the old test only counted the entries)."""
+    combos = list(itertools.product(Signal, Leg, Side))
+    assert len(combos) == 24
+    assert [blocking_rule(*c) for c in combos] == [_manual_rule(*c) for c in combos]
 
 
 def test_signal_in_force() -> None:

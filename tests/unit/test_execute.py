@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,11 +11,13 @@ from btcn.contracts import Plan, Snapshot, dump_json, parse_artifact
 from btcn.core.book import Book
 from btcn.data.candles import load_candles
 from btcn.data.signals import load_signals
-from btcn.errors import StateError, UsageError
+from btcn.errors import InvalidInputError, StateError, UsageError
 from btcn.runtime.settings import load_settings
 from btcn.runtime.state import StateStore
 from btcn.stages import execute, plan
+from btcn.stages.common import book_from_snapshot
 from tests.conftest import EXAMPLES
+from tests.helpers import seed_paper_account
 
 D = Decimal
 
@@ -27,7 +30,11 @@ def example_plan() -> Plan:
     return plan.run(req)
 
 
-def req(p: Plan, tmp_path: Path, **kw) -> execute.ExecuteRequest:
+def req(p: Plan, tmp_path: Path, *, seed: bool = True, **kw) -> execute.ExecuteRequest:
+    """Execute ``p`` with the state store of ``tmp_path``, whose paper account holds the example
+    snapshot's book (unless ``seed=False`` or it is already there)."""
+    if seed and not (tmp_path / "state.db").exists() and not kw.get("dry_run"):
+        seed_paper_account(tmp_path / "state.db", EXAMPLES / "snapshot.json")
     return execute.ExecuteRequest(p, load_settings(), now_ms=1_800_000_000_000,
                                   state_path=tmp_path / "state.db", **kw)  # fmt: skip
 
@@ -71,9 +78,9 @@ def test_paper_execution_updates_account_once(example_plan: Plan, tmp_path: Path
 
 
 def test_paper_book_accounting(example_plan: Plan, tmp_path: Path) -> None:
-    settings = load_settings()
-    start = execute.initial_paper_book(settings)
     r = execute.run(req(example_plan, tmp_path))
+    snap = parse_artifact((EXAMPLES / "snapshot.json").read_text(), Snapshot)
+    start = book_from_snapshot(snap)
     with StateStore(tmp_path / "state.db") as st:
         end = st.paper_book()
     spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
@@ -88,15 +95,20 @@ def test_paper_book_accounting(example_plan: Plan, tmp_path: Path) -> None:
     assert example_plan.transfers, "the example plan funds the futures wallet or the spot buy"
     assert end.spot_usdt == start.spot_usdt - cost - moved
     assert end.spot_btc == start.spot_btc + spot.filled_qty_btc - fee_btc
-    assert end.short_contracts == short.filled_qty_venue
+    assert end.short_contracts == start.short_contracts + short.filled_qty_venue
     assert end.futures_usdt == start.futures_usdt - short.fee_usdt + moved
     avg = sum(f.qty_btc * f.price_usdt for f in short.fills) / short.filled_qty_btc
-    assert end.short_entry_usdt == avg
+    held = start.short_contracts
+    want = (held * start.short_entry_usdt + short.filled_qty_venue * avg) / (
+        held + short.filled_qty_venue
+    )
+    assert abs(end.short_entry_usdt - want) < D("1e-9")  # entry: the size-weighted average
 
 
 def test_spot_buy_is_cut_to_the_balance(example_plan: Plan, tmp_path: Path) -> None:
-    with StateStore(tmp_path / "state.db") as st:
-        st.save_paper_book(Book(spot_usdt=D(500), spot_btc=D(0), futures_usdt=D(50_000)), 0)
+    snap = parse_artifact((EXAMPLES / "snapshot.json").read_text(), Snapshot)
+    with StateStore(tmp_path / "state.db") as st:  # the plan's book, but only 500 USDT on spot
+        st.save_paper_book(replace(book_from_snapshot(snap), spot_usdt=D(500)), 0)
     r = execute.run(req(example_plan.model_copy(update={"transfers": []}), tmp_path))
     spot = next(o for o in r.orders if o.leg == "BTC_SPOT")
     assert spot.status == "partially_filled" and "never leveraged" in spot.detail
@@ -160,6 +172,44 @@ def test_report_is_valid_json_contract(example_plan: Plan, tmp_path: Path) -> No
     assert raw["orders"][0]["client_order_id"].startswith("t-btcn-")
 
 
+def test_paper_execution_refuses_an_account_that_is_not_the_plans_book(
+    example_plan: Plan, tmp_path: Path
+) -> None:
+    """The live reconcile rule on paper: the default paper account (0 BTC) is not the example
+    snapshot's book (0.477 BTC, a short): exit 3, nothing stored, unless --force."""
+    with pytest.raises(InvalidInputError) as info:
+        execute.run(req(example_plan, tmp_path, seed=False))
+    assert info.value.exit_code == 3
+    assert "spot BTC is 0.0, expected 0.477450" in info.value.message
+    assert "perp short is 0 contracts, expected 4776" in info.value.message
+    assert "btcn fetch snapshot --venue paper" in (info.value.hint or "")
+    with StateStore(tmp_path / "state.db") as st:
+        assert st.paper_book() is None and st.last_rebalance_ms("paper") is None
+    forced = execute.run(req(example_plan, tmp_path, seed=False, force=True))
+    assert forced.status == "completed" and "--force: the paper account differed" in forced.note
+
+
+def test_paper_reconcile_uses_the_live_tolerance(example_plan: Plan, tmp_path: Path) -> None:
+    """Spot BTC within [gate] reconcile_tolerance_btc passes, one step beyond it does not; perp
+    contracts must be equal."""
+    snap = parse_artifact((EXAMPLES / "snapshot.json").read_text(), Snapshot)
+    book = book_from_snapshot(snap)
+    tol = D(str(load_settings().gate.reconcile_tolerance_btc))
+    assert execute.paper_mismatch(example_plan, replace(book, spot_btc=book.spot_btc + tol),
+                                  load_settings()) is None  # fmt: skip
+    assert "spot BTC" in execute.paper_mismatch(
+        example_plan, replace(book, spot_btc=book.spot_btc + tol + D("1e-8")), load_settings()
+    )
+    assert "perp short is 4775" in execute.paper_mismatch(
+        example_plan, replace(book, short_contracts=book.short_contracts - 1), load_settings()
+    )
+
+
+def test_a_dry_run_says_when_the_paper_account_differs(example_plan: Plan, tmp_path: Path) -> None:
+    r = execute.run(req(example_plan, tmp_path, dry_run=True))
+    assert "the paper account differs from the plan's snapshot (spot BTC is 0.0" in r.note
+
+
 def _with_transfers(p: Plan, *transfers: tuple[str, str, str, str]) -> Plan:
     from btcn.contracts import PlannedTransfer
 
@@ -186,7 +236,7 @@ def test_paper_sweeps_only_after_a_plan_that_filled_in_full(
     with StateStore(tmp_path / "state.db") as st:
         st.save_paper_book(start, 0)
     p = _with_transfers(example_plan, ("futures", "100", "sweep", "after_orders"))
-    r = execute.run(req(p, tmp_path))
+    r = execute.run(req(p, tmp_path, force=True))  # a hand-made account, not the plan's book
     assert (r.status == "completed") is complete
     with StateStore(tmp_path / "state.db") as st:
         end = st.paper_book()

@@ -51,3 +51,97 @@ def test_cli_modules_keep_heavy_imports_lazy() -> None:
                         path,
                         name,
                     )
+
+
+# --- import circles -----------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """btcn module -> the btcn modules it imports, counting every import: module level, inside a
+    function and under ``TYPE_CHECKING`` alike (a lazy import hides a circle, it does not end it)."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one member (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.append(member)
+                    if member == node:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_between_btcn_modules() -> None:
+    graph = import_graph()
+    assert cycles(graph) == []
+    assert "btcn.sweep.result" in graph["btcn.sweep.html"]  # the graph sees TYPE_CHECKING imports
+
+
+def test_sweep_package_never_imports_stages_or_cli() -> None:
+    """``btcn.sweep`` sits below the stages: the stage passes it what it needs (the old circle
+    ``stages/sweep.py`` <-> ``sweep/html.py`` came from the result type living in the stage)."""
+    graph = import_graph()
+    bad = {
+        f"{mod}: {dep}"
+        for mod, deps in graph.items()
+        if mod.startswith("btcn.sweep")
+        for dep in deps
+        if dep.startswith(("btcn.stages", "btcn.cli"))
+    }
+    assert bad == set()

@@ -44,8 +44,8 @@ def snap(
     )  # fmt: skip
 
 
-def settings(mode: str = "isolated", **extra: Any) -> Settings:
-    return Settings(risk={"margin_mode": mode}, **extra)
+def settings(mode: str = "isolated", leverage: float = 3, **extra: Any) -> Settings:
+    return Settings(risk={"margin_mode": mode, "leverage": leverage}, **extra)
 
 
 ISOLATED_SHORT = {
@@ -97,9 +97,9 @@ def test_isolated_long_by_hand_and_margin_from_leverage_when_unknown() -> None:
     assert lg.venue_liq_price_usdt is None
 
 
-def test_isolated_without_position_leverage_uses_backtest_leverage() -> None:
+def test_isolated_without_position_leverage_uses_risk_leverage() -> None:
     pos = {"size_contracts": Decimal(1000), "entry_price_usdt": Decimal(100000)}
-    s = short_of(liquidation_infos(snap(short=pos), settings("isolated", backtest={"leverage": 2})))
+    s = short_of(liquidation_infos(snap(short=pos), settings("isolated", leverage=2)))
     by_hand = (Decimal(100000) + Decimal(100000) / 2) / (1 + MMR + FEE)
     assert abs(s.liq_price_usdt - by_hand) < Decimal("0.1")
 

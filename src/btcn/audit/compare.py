@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from btcn.audit.model import KpiStatus, Severity
+from btcn.audit.rules import Facts, choose
 from btcn.audit.targets import Target, Targets
 
-Status = Literal["ok", "better", "drift", "breach", "n/a"]
+Status = KpiStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +37,14 @@ class KpiCheck:
     def drifted(self) -> bool:
         return self.status in ("drift", "breach")
 
+    @property
+    def label(self) -> str:
+        """The KPI's name, with its window for a Sharpe: ``sharpe_30d [Sharpe (30 days)]``."""
+        return f"{self.name} [{LABELS[self.name]}]" if self.name in LABELS else self.name
+
     def describe(self) -> str:
         return (
-            f"{self.name} {fmt_kpi(self.name, self.actual)} vs target "
+            f"{self.label} {fmt_kpi(self.name, self.actual)} vs target "
             f"{fmt_kpi(self.name, self.target)} ({self.deviation * 100:+.1f} % worse)"
         )
 
@@ -45,15 +52,18 @@ class KpiCheck:
 @dataclass(frozen=True, slots=True)
 class Proposal:
     kpi: str
-    severity: Literal["warning", "critical"]
+    severity: Severity
     setting: str
     current: str
     suggested: str
     change: str
     evidence: str
+    rule: str = ""  # the row of the rule table that chose the change
 
 
-PCT_KPIS = frozenset({"max_drawdown", "fees_per_nav_per_day", "roi", "cagr"})
+PCT_KPIS = frozenset({"max_drawdown", "fees_per_nav_per_day", "roi", "cagr", "funding_apr_on_nav",
+                      "net_apr_on_nav", "carry_capture", "fee_drag", "hedged_fraction"})  # fmt: skip
+LABELS = {"sharpe_30d": "Sharpe (30 days)", "sharpe": "Sharpe (run)", "sortino": "Sortino (run)"}
 
 
 def fmt_kpi(name: str, value: float) -> str:
@@ -92,59 +102,17 @@ def check_all(values: dict[str, float], targets: Targets, tolerance: float) -> l
     return [check(name, values.get(name, math.nan), t, tol) for name, t in targets.kpis.items()]
 
 
-def _round_up(x: float, step: float) -> float:
-    return math.ceil(x / step - 1e-9) * step
-
-
-def _round_down(x: float, step: float) -> float:
-    return math.floor(x / step + 1e-9) * step
-
-
-def _num(x: Any, default: float) -> float:
-    return float(x) if isinstance(x, int | float) and math.isfinite(float(x)) else default
-
-
-def propose(c: KpiCheck, current: dict[str, Any], evidence: dict[str, Any]) -> Proposal:
-    """One concrete, reviewable change for a drifted KPI, with the figures that justify it.
+def propose(c: KpiCheck, current: dict[str, Any], evidence: dict[str, Any],
+            facts: Facts | None = None) -> Proposal:  # fmt: skip
+    """One concrete, reviewable change for a drifted KPI, chosen by the rule table
+    (:mod:`btcn.audit.rules`); its evidence starts with the figures the rule rests on.
 
     ``current`` holds the settings in force for the run (``strategy.threshold_floor``,
-    ``strategy.cooldown_ms``, ``guardrails.max_net_delta``); ``evidence`` the run's figures.
+    ``strategy.cooldown_ms``, ``guardrails.max_net_delta``, ...); ``evidence`` the run's figures.
     """
-    severity: Literal["warning", "critical"] = "critical" if c.status == "breach" else "warning"
-    ev = "; ".join(f"{k} {v}" for k, v in evidence.items())
-    dev = f"{c.describe()}"
-    if c.name == "fees_per_nav_per_day":
-        floor = _num(current.get("strategy.threshold_floor"), 0.005)
-        # Fees scale with the number of rebalances, which falls roughly in proportion to the
-        # band width; widen the band by the overshoot, at most doubling it in one step.
-        factor = min(2.0, max(1.1, c.actual / c.target))
-        new = round(_round_up(floor * factor, 0.0005), 6)
-        return Proposal(c.name, severity, "strategy.threshold_floor", f"{floor:g}", f"{new:g}",
-                        f"{dev}: raise the threshold floor from {floor:g} to {new:g} so fewer "
-                        "rebalances trade (fees scale with rebalance count)", ev)  # fmt: skip
-    if c.name == "max_drawdown":
-        mnd = _num(current.get("guardrails.max_net_delta"), 0.2)
-        new = max(0.01, round(_round_down(mnd * c.target / c.actual, 0.01), 6))
-        change = (
-            f"{dev}: tighten the net-delta guardrail from {mnd:g} to {new:g} of NAV so the book "
-            "cannot drift as far from neutral"
-        )
-        if c.status == "breach":
-            change = (
-                f"{dev}, beyond the hard limit {fmt_kpi(c.name, c.hard_limit or math.nan)}: stop "
-                f"live trading and review; then tighten max_net_delta from {mnd:g} to {new:g}"
-            )
-        return Proposal(c.name, severity, "guardrails.max_net_delta", f"{mnd:g}", f"{new:g}",
-                        change, ev)  # fmt: skip
-    if c.name in ("sharpe_30d", "sharpe", "sortino"):
-        cd_ms = int(_num(current.get("strategy.cooldown_ms"), 3_600_000))
-        new_ms = cd_ms * 2
-        from btcn.runtime.durations import format_duration_ms
-
-        cur_s, new_s = format_duration_ms(cd_ms), format_duration_ms(new_ms)
-        return Proposal(c.name, severity, "strategy.cooldown", cur_s, new_s,
-                        f"{dev}: lengthen the cooldown from {cur_s} to {new_s}: fewer, larger "
-                        "rebalances cut the fee drag that lowers risk-adjusted return", ev)  # fmt: skip
-    return Proposal(c.name, severity, "(review)", "", "",
-                    f"{dev}: no automatic suggestion for this KPI; review the strategy "
-                    "settings or the target", ev)  # fmt: skip
+    severity: Severity = "critical" if c.status == "breach" else "warning"
+    rule, ch = choose(c, current, facts or Facts())
+    general = "; ".join(f"{k} {v}" for k, v in evidence.items())
+    ev = f"{rule}: {ch.evidence}" + (f" | {general}" if general else "")
+    return Proposal(c.name, severity, ch.setting, ch.current, ch.suggested,
+                    f"{c.describe()}: {ch.action}", ev, rule)  # fmt: skip

@@ -20,15 +20,18 @@ Each table is a KPI by name (see :data:`KPI_NAMES`); fractions are plain fractio
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from btcn.audit.model import Better
 from btcn.errors import InvalidInputError
 from btcn.runtime.boundary import parse_toml
 
 KPI_NAMES = (
     "sharpe_30d", "sharpe", "sortino", "max_drawdown", "fees_per_nav_per_day", "roi", "cagr",
+    # the carry KPIs (btcn.core.carry; fractions)
+    "funding_apr_on_nav", "net_apr_on_nav", "hedged_fraction", "carry_capture", "fee_drag",
 )  # fmt: skip
 
 
@@ -36,7 +39,7 @@ class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: float
-    better: Literal["higher", "lower"]
+    better: Better
     hard_limit: float | None = None
 
     @field_validator("target")
@@ -73,10 +76,21 @@ ROADMAP_TARGETS = Targets(
 )
 
 
+# The carry KPIs' own targets (docs/decisions/0061): keep at least 95 % of what the mean short
+# could earn at the market's rates, and spend at most a quarter of the funding on fees. Both are
+# ratios to what the market paid, so they hold in a year of low funding as in a year of high.
+CARRY_TARGETS = {
+    "carry_capture": Target(target=0.95, better="higher"),
+    "fee_drag": Target(target=0.25, better="lower"),
+}
+DEFAULT_TARGETS = Targets(kpis={**ROADMAP_TARGETS.kpis, **CARRY_TARGETS})
+
+
 def load_targets(path: str | Path | None) -> Targets:
-    """Targets from a TOML file; the roadmap's defaults when ``path`` is None or empty."""
+    """Targets from a TOML file; the roadmap's and the carry defaults when ``path`` is None or
+    empty."""
     if path is None or str(path) == "":
-        return ROADMAP_TARGETS
+        return DEFAULT_TARGETS
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")

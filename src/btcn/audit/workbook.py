@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import math
 import os
 import stat
@@ -89,21 +88,21 @@ def lock_files(path: Path) -> list[Path]:
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
     """Serialise btcn processes writing the same workbook (advisory lock on a sidecar file)."""
-    lock = path.with_name(f".{path.name}.btcn-lock")
+    from btcn.runtime.files import LockBusy, exclusive_lock
+
+    lock = exclusive_lock(path.with_name(f".{path.name}.btcn-lock"))
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        lock.__enter__()
     except OSError as exc:
         raise WorkbookError(f"cannot write beside {path}: {exc.strerror}") from exc
+    except LockBusy as exc:
+        raise WorkbookError(
+            f"{path} is being written by another btcn process", hint="retry in a moment"
+        ) from exc
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise WorkbookError(
-                f"{path} is being written by another btcn process", hint="retry in a moment"
-            ) from exc
         yield
     finally:
-        os.close(fd)
+        lock.__exit__(None, None, None)
 
 
 def _cell_value(value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,16 @@ class Market:
         return int(self.open_ms.shape[0])
 
 
-def _align_perp(spot: Candles, perp: Candles, warnings: list[str]) -> Candles:
+# What to do with a bar that spot has and perp lacks: refuse the run, or leave the bar out of
+# both sides (a walk-forward, where each window is judged by its own coverage).
+MissingPerp = Literal["error", "drop"]
+
+
+def _align_perp(spot: Candles, perp: Candles, warnings: list[str],
+                missing: MissingPerp = "error") -> tuple[Candles, Candles]:  # fmt: skip
+    """Spot and perp on one timeline. A bar one side lacks is an error, or with
+    ``missing="drop"`` (a walk-forward: each window is judged by its own coverage) it is left out
+    of both sides, which makes it a gap like any other."""
     if perp.bar_ms != spot.bar_ms:
         raise InvalidInputError(
             f"perp candles are {perp.bar_ms // 1000}s bars but spot candles are {spot.bar_ms // 1000}s bars"
@@ -56,17 +66,33 @@ def _align_perp(spot: Candles, perp: Candles, warnings: list[str]) -> Candles:
     if lo or hi < len(perp):
         warnings.append(f"perp: {lo + len(perp) - hi} bar(s) outside the spot span were trimmed")
         perp = perp.slice(lo, hi)
-    if len(perp) != len(spot) or not np.array_equal(perp.open_ms, spot.open_ms):
-        missing = np.setdiff1d(spot.open_ms, perp.open_ms)
-        extra = np.setdiff1d(perp.open_ms, spot.open_ms)
-        where = missing[0] if missing.size else extra[0]
-        what = "has no perp bar" if missing.size else "has a perp bar but no spot bar"
+    if len(perp) == len(spot) and np.array_equal(perp.open_ms, spot.open_ms):
+        return spot, perp
+    lacking = np.setdiff1d(spot.open_ms, perp.open_ms)
+    extra = np.setdiff1d(perp.open_ms, spot.open_ms)
+    where = lacking[0] if lacking.size else extra[0]
+    what = "has no perp bar" if lacking.size else "has a perp bar but no spot bar"
+    counts = f"{lacking.size} spot bar(s) without perp, {extra.size} perp bar(s) without spot"
+    if missing == "error":
         raise InvalidInputError(
-            f"spot/perp misalignment: {iso_utc(int(where))} {what} "
-            f"({missing.size} spot bar(s) without perp, {extra.size} perp bar(s) without spot)",
+            f"spot/perp misalignment: {iso_utc(int(where))} {what} ({counts})",
             hint="use spot and perp candles of the same interval and span",
         )
-    return perp
+    both = np.intersect1d(spot.open_ms, perp.open_ms, assume_unique=True)
+    if both.shape[0] < 2:
+        raise InvalidInputError(f"spot and perp candles share fewer than two bars ({counts})")
+    warnings.append(
+        f"spot/perp: {counts} (first {iso_utc(int(where))}) left out; they count as missing "
+        "bars of the windows that hold them"
+    )
+    keep_s = np.isin(spot.open_ms, both, assume_unique=True)
+    keep_p = np.isin(perp.open_ms, both, assume_unique=True)
+    return _keep(spot, keep_s), _keep(perp, keep_p)
+
+
+def _keep(c: Candles, mask: npt.NDArray[np.bool_]) -> Candles:
+    return replace(c, open_ms=c.open_ms[mask], open=c.open[mask], high=c.high[mask],
+                   low=c.low[mask], close=c.close[mask], volume=c.volume[mask])  # fmt: skip
 
 
 def _segment_atr(segments: list[tuple[int, int]], high: F64, low: F64, close: F64, bars: int,
@@ -91,6 +117,7 @@ def build_market(
     atr_periods: int,
     threshold_floor: float,
     atr_multiplier: float,
+    missing_perp: MissingPerp = "error",
 ) -> Market:
     warnings = list(spot.warnings)
     if atr_window_ms % spot.bar_ms:
@@ -102,7 +129,7 @@ def build_market(
         p_o, p_h, p_l, p_c = spot.open, spot.high, spot.low, spot.close
     else:
         warnings.extend(perp.warnings)
-        perp = _align_perp(spot, perp, warnings)
+        spot, perp = _align_perp(spot, perp, warnings, missing_perp)
         p_o, p_h, p_l, p_c = perp.open, perp.high, perp.low, perp.close
 
     n = len(spot)

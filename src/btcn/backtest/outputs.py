@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,15 @@ import numpy as np
 from btcn.backtest import html
 from btcn.backtest.market import Market
 from btcn.backtest.records import EngineOutput
+from btcn.backtest.summary import (
+    html_context,
+    html_title,
+    json_number,
+    market_rate_sum,
+    summary_row,
+    upgrade_summary,
+    write_summary,
+)
 from btcn.core.kpis import Kpis, compute_kpis, drawdown
 from btcn.core.money import dec
 from btcn.data.timeparse import iso_utc
@@ -50,54 +58,6 @@ class RunResult:
     blocked: list[dict[str, Any]]
     open_positions: list[dict[str, Any]]
     meta: dict[str, Any]
-
-
-def _num(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
-
-
-def summary_row(kpis: Kpis, start_ms: int, end_ms: int, bars: int, *, turnover_usdt: float,
-                trades: int, blocked: int, rebalances: int, transfers: int = 0,
-                equity: dict[str, np.ndarray] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The one row of ``summary.csv`` (columns ``btcn.contracts.tables.SUMMARY_COLUMNS``).
-
-    gross PnL = net PnL + fees - funding: what price moves (and slippage) did to the positions.
-    ``min_liq_distance`` and ``max_abs_net_delta_pct_nav`` come from the equity columns (NaN when
-    unknown or the book never held a perp position).
-    """
-    min_liq = max_delta = math.nan
-    if equity is not None:
-        liq = np.asarray(equity.get("liq_distance", []), dtype=np.float64)
-        if liq.size and np.isfinite(liq).any():
-            min_liq = float(np.nanmin(liq))
-        nd = np.asarray(equity.get("net_delta_pct_nav", []), dtype=np.float64)
-        if nd.size and np.isfinite(nd).any():
-            max_delta = float(np.nanmax(np.abs(nd)))
-    net = kpis.nav_end - kpis.nav_start
-    return {
-        "start": iso_utc(start_ms),
-        "end": iso_utc(end_ms),
-        "bars": bars,
-        "nav_start": kpis.nav_start,
-        "nav_end": kpis.nav_end,
-        "roi": kpis.roi,
-        "cagr": kpis.cagr,
-        "sharpe": kpis.sharpe,
-        "sortino": kpis.sortino,
-        "max_drawdown": kpis.max_drawdown,
-        "fees_usdt": kpis.fees_usdt,
-        "fees_per_nav_per_day": kpis.fees_per_nav_per_day,
-        "funding_usdt": kpis.funding_usdt,
-        "gross_pnl_usdt": net + kpis.fees_usdt - kpis.funding_usdt,
-        "net_pnl_usdt": net,
-        "turnover_usdt": turnover_usdt,
-        "trades": trades,
-        "blocked_trades": blocked,
-        "rebalances": rebalances,
-        "transfers": transfers,
-        "min_liq_distance": min_liq,
-        "max_abs_net_delta_pct_nav": max_delta,
-    }
 
 
 def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResult:
@@ -150,7 +110,8 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
     summary = summary_row(
         kpis, int(eq["ts_ms"][0]), int(eq["ts_ms"][-1]) + market.bar_ms, int(nav.shape[0]),
         turnover_usdt=float(led.turnover_usdt), trades=len(trades), blocked=len(blocked),
-        rebalances=out.rebalances, transfers=out.transfers, equity=eq,
+        rebalances=out.rebalances, transfers=out.transfers, equity=eq, bar_ms=market.bar_ms,
+        market_rate_sum=market_rate_sum(market, out.first, out.stop),
     )  # fmt: skip
     warnings = list(market.warnings)
     for name, count in sorted(out.guardrail_refusals.items()):
@@ -178,14 +139,10 @@ def collect(out: EngineOutput, market: Market, meta: dict[str, Any]) -> RunResul
     return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
 
 
-def _write_summary(path: Path, summary: dict[str, Any]) -> None:
-    from btcn.contracts.tables import SUMMARY_COLUMNS
-
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(SUMMARY_COLUMNS)
-        # a run folder written by btcn 0.1 lacks the newer columns: they stay empty
-        w.writerow(["" if _num(summary.get(k)) is None else summary[k] for k in SUMMARY_COLUMNS])
+def _write_html(path: Path, res: RunResult) -> None:
+    ctx = html_context(res.meta, res.kpis.nav_start)
+    html.write_equity_html(path, res.equity, res.trades, res.blocked, ctx,
+                           html_title(res.meta, res.summary))  # fmt: skip
 
 
 def _write_blocked(path: Path, blocked: list[dict[str, Any]]) -> None:
@@ -223,11 +180,6 @@ def _write_parquet(folder: Path, res: RunResult) -> None:
     pq.write_table(table, folder / TRADES_PARQUET)
 
 
-def _html_title(meta: dict[str, Any], summary: dict[str, Any]) -> str:
-    return (f"btcn backtest {summary['start']} → {summary['end']}: ROI {summary['roi']:.2%}, "
-            f"Sharpe {summary['sharpe']:.2f}, max DD {summary['max_drawdown']:.2%}")  # fmt: skip
-
-
 RUN_FILES = (SUMMARY, EQUITY_HTML, BLOCKED, EXECUTED, OPEN_POSITIONS, EQUITY_PARQUET,
              TRADES_PARQUET, RUN_JSON)  # fmt: skip
 
@@ -258,7 +210,7 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
     out_dir = Path(out_dir)
     refuse_foreign(out_dir, is_run_folder, "a btcn run folder", force=force)
     with commit_folder(out_dir, keep=keep) as tmp:
-        _write_summary(tmp / SUMMARY, res.summary)
+        write_summary(tmp / SUMMARY, res.summary)
         _write_blocked(tmp / BLOCKED, res.blocked)
         (tmp / EXECUTED).write_text(
             json.dumps(_trade_rows(res.trades), indent=1) + "\n", encoding="utf-8"
@@ -267,15 +219,14 @@ def write_run(out_dir: Path, res: RunResult, *, force: bool = False,
             json.dumps(res.open_positions, indent=1) + "\n", encoding="utf-8"
         )
         meta = {"kind": "backtest_run", "schema_version": RUN_SCHEMA_VERSION, **res.meta,
-                "summary": {k: _num(v) for k, v in res.summary.items()}}  # fmt: skip
+                "summary": {k: json_number(v) for k, v in res.summary.items()}}  # fmt: skip
         try:
             text = json.dumps(meta, indent=1, allow_nan=False)
         except ValueError as exc:  # a setting or result that is not a finite number
             raise InvalidInputError(f"run.json: {exc}") from None
         (tmp / RUN_JSON).write_text(text + "\n", encoding="utf-8")
         _write_parquet(tmp, res)
-        html.write_equity_html(tmp / EQUITY_HTML, res.equity, res.trades, res.blocked,
-                               tuple(res.meta["targets"]), _html_title(res.meta, res.summary))  # fmt: skip
+        _write_html(tmp / EQUITY_HTML, res)
 
 
 def load_run(run_dir: Path) -> RunResult:
@@ -334,7 +285,8 @@ def load_run(run_dir: Path) -> RunResult:
         {**b, "bar_index": int(np.searchsorted(opens, int(b["ts_ms"]) - bar_ms))}
         for b in meta.get("blocked_trades", [])
     ]
-    summary = dict(meta.get("summary", {}))
+    summary = upgrade_summary(dict(meta.get("summary", {})), eq,
+                              float(meta["initial_nav_usdt"]), bar_ms)  # fmt: skip
     kpis = compute_kpis(eq["ts_ms"], eq["nav_usdt"], bar_ms=bar_ms, nav_start=float(meta["initial_nav_usdt"]),
                         fees_usdt=float(np.sum(eq["fees_usdt"])), funding_usdt=float(np.sum(eq["funding_usdt"])))  # fmt: skip
     return RunResult(summary, kpis, eq, trades, blocked, positions, meta)
@@ -360,7 +312,7 @@ def regenerate(run_dir: Path, *, force: bool = False, into: Path | None = None) 
 
     if force or not (run_dir / SUMMARY).exists():
         with dest(SUMMARY) as tmp:
-            _write_summary(tmp, res.summary)
+            write_summary(tmp, res.summary)
         written.append(SUMMARY)
     if force or not (run_dir / BLOCKED).exists():
         with dest(BLOCKED) as tmp:
@@ -368,7 +320,6 @@ def regenerate(run_dir: Path, *, force: bool = False, into: Path | None = None) 
         written.append(BLOCKED)
     if force or not (run_dir / EQUITY_HTML).exists():
         with dest(EQUITY_HTML) as tmp:
-            html.write_equity_html(tmp, res.equity, res.trades, res.blocked, tuple(res.meta["targets"]),
-                                   _html_title(res.meta, res.summary))  # fmt: skip
+            _write_html(tmp, res)
         written.append(EQUITY_HTML)
     return written

@@ -26,7 +26,38 @@ stdout carries data only; logs and tables go to stderr. Exit codes: 0 ok, 1 inte
 2 usage, 3 invalid input, 4 configuration, 5 guardrail refused, 6 exchange error,
 7 partial execution, 8 audit drift, 9 resource limit, 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM).
+
+Global options (--debug, --log-level, -q/--quiet, --width) go before or after the command:
+`btcn -q backtest ...` and `btcn backtest ... -q` are the same.
 """
+
+# Options of the root callback that are also accepted after the (sub)command: main() moves them to
+# the front before typer parses the line. Flags, then options that take one value.
+GLOBAL_FLAGS = frozenset({"--debug", "-q", "--quiet"})
+GLOBAL_VALUED = frozenset({"--log-level", "--width"})
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """``argv`` (without the program name) with the global options found after the command moved
+    before it. Nothing after ``--`` is touched."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS or (name in GLOBAL_VALUED and "=" in arg):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(argv):
+            front.extend(argv[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
 
 
 class LogLevel(StrEnum):
@@ -64,13 +95,28 @@ def root(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No tables or progress on stderr.")
     ] = False,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width",
+            min=40,
+            max=100_000,
+            help="Width of the tables on stderr. Default: the terminal's; never cut when "
+            "stderr is not a terminal.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     STATE.debug = STATE.debug or debug
     STATE.log_level = log_level.value
-    STATE.quiet = quiet
+    STATE.quiet = STATE.quiet or quiet
+    if width != STATE.width:  # the console is built once per process, with the width in force
+        from btcn.cli.console import err_console
+
+        err_console.cache_clear()
+    STATE.width = width
     from btcn.runtime.logs import setup_logging
 
     setup_logging(STATE.log_level)
@@ -93,7 +139,7 @@ def main() -> None:
 
     install()
     try:
-        app(prog_name="btcn")
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="btcn")
     except BrokenPipeError:  # downstream closed the pipe (e.g. `| head`): not an error
         sys.stderr.close()
         sys.exit(0)

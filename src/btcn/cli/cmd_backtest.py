@@ -52,7 +52,7 @@ def backtest(
     import json
     import math
 
-    from btcn.cli.console import err_console, write_stdout
+    from btcn.cli.console import warn, write_stdout
     from btcn.cli.context import STATE
     from btcn.cli.progress import progress_factory
     from btcn.stages import backtest as stage
@@ -71,5 +71,5 @@ def backtest(
         from btcn.cli.render import summary_table
 
         for w in result.meta["warnings"]:
-            err_console().print(f"[yellow]warning:[/] {w}")
+            warn(w)
         summary_table(result.summary, result.meta, out)

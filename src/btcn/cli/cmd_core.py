@@ -95,6 +95,14 @@ def execute(
     live: Annotated[
         bool, typer.Option("--live", help="Send real orders to the plan's venue (needs API keys).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Paper: execute even when the paper account does not hold "
+            "the book the plan was made from.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
     state: StateOpt = None,
 ) -> None:
@@ -102,8 +110,10 @@ def execute(
 
     Without --live nothing is sent anywhere: a paper plan is filled by the paper fill model
     (PostOnly at the limit, the rest as Market after the PostOnly window, with taker fee and
-    slippage) against the paper account in the state store. Executing the same plan twice never
-    trades twice. Exit code 7 means only part of the plan was filled.
+    slippage) against the paper account in the state store. The paper account must hold the book
+    the plan was made from (the live reconcile rule and tolerance), else exit 3 unless --force:
+    plan from `btcn fetch snapshot --venue paper`. Executing the same plan twice never trades
+    twice. Exit code 7 means only part of the plan was filled.
     """
     from btcn.cli.console import read_text_input, write_stdout
     from btcn.cli.render import execution_table
@@ -114,13 +124,16 @@ def execute(
 
     if dry_run and live:
         raise UsageError("--dry-run and --live exclude each other")
+    if force and live:
+        raise UsageError("--force applies to paper execution only; a live account is always "
+                         "reconciled")  # fmt: skip
     settings = load_settings(config)
     parsed = parse_artifact(
         read_text_input(plan_file, "plan"), Plan, plan_file if plan_file != "-" else "stdin"
     )
     report = stage.run(
         stage.ExecuteRequest(
-            parsed, settings, now_ms(), dry_run=dry_run, live=live, state_path=state
+            parsed, settings, now_ms(), dry_run=dry_run, live=live, state_path=state, force=force
         )
     )
     write_stdout(dump_json(report))

@@ -55,7 +55,11 @@ def _run_with_progress(label: str, work):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
     bar = Progress(
-        TextColumn(label), BarColumn(), TaskProgressColumn(), console=console, transient=True
+        TextColumn(label, markup=False),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=console,
+        transient=True,
     )
     task = bar.add_task(label, total=None)
 
@@ -74,14 +78,14 @@ def _run_with_progress(label: str, work):  # type: ignore[no-untyped-def]
 def _report(result) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from btcn.cli.console import err_console, write_stdout
+    from btcn.cli.console import err_console, warn, write_stdout
     from btcn.cli.context import STATE
 
     summary = result.as_dict()
     write_stdout(json.dumps(summary, indent=2) + "\n")
     console = err_console()
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        warn(warning)
     if not STATE.quiet:
         console.print(
             f"{result.path}: {result.rows_added} new row(s), {result.rows_total} in total "

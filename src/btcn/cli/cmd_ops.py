@@ -211,10 +211,10 @@ def push(
     import json
 
     from btcn.cli.console import write_stdout
+    from btcn.core.durations import parse_duration_ms
     from btcn.errors import InvalidInputError, UsageError
     from btcn.monitoring.influx import InfluxTarget, InfluxWriter, to_line
-    from btcn.monitoring.retry import RetryPolicy
-    from btcn.runtime.durations import parse_duration_ms
+    from btcn.monitoring.retry import service_policy
     from btcn.runtime.secrets import get_secret
     from btcn.runtime.watchdog import from_settings
     from btcn.stages import monitor as stage
@@ -266,7 +266,7 @@ def push(
     watchdog = from_settings(settings, "monitor push")
     with _http_client(settings, inf.timeout_ms) as client:
         writer = InfluxWriter(
-            target, client, batch_size=inf.batch_size, policy=RetryPolicy(retries=inf.retries),
+            target, client, batch_size=inf.batch_size, policy=service_policy(retries=inf.retries),
             checkpoint=watchdog.checkpoint,
         )  # fmt: skip
         stats = writer.write(points)

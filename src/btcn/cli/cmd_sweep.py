@@ -100,7 +100,7 @@ def sweep(
     """
     import json
 
-    from btcn.cli.console import err_console, write_stdout
+    from btcn.cli.console import warn, write_stdout
     from btcn.cli.context import STATE
     from btcn.cli.progress import progress_factory
     from btcn.errors import PartialExecution, UsageError
@@ -125,9 +125,8 @@ def sweep(
         result = stage.run(req, factory)
     write_stdout(json.dumps(stage.stdout_summary(result), indent=2, allow_nan=False) + "\n")
     if not STATE.quiet:
-        console = err_console()
         for w in result.warnings:
-            console.print(f"[yellow]warning:[/] {w}")
+            warn(w)
         _tables(result, out)
     if result.failed:
         raise PartialExecution(
@@ -141,9 +140,8 @@ def _tables(result, out: Path) -> None:  # result: btcn.stages.sweep.SweepResult
     """The top of the ranking and, for a walk-forward, IS vs OOS per window (stderr)."""
     import math
 
-    from rich.table import Table
-
     from btcn.cli.console import err_console
+    from btcn.cli.console import table as Table
     from btcn.sweep.html import point_scores
     from btcn.sweep.walkforward import ranked
 

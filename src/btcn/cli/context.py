@@ -11,6 +11,7 @@ class CliState:
     debug: bool = os.environ.get("BTCN_DEBUG", "") not in ("", "0")
     log_level: str = "INFO"
     quiet: bool = False
+    width: int | None = None  # --width: table width on stderr (None: the terminal's, or unbounded)
 
 
 STATE = CliState()

@@ -17,14 +17,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def print_error(message: str, hint: str | None = None) -> None:
-    from rich.markup import escape
-
-    from btcn.cli.console import err_console
+    from btcn.cli.console import err_console, styled
 
     console = err_console()
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(styled("[bold red]error:[/] {}", message))
     if hint:
-        console.print(f"[dim]hint:[/] {escape(hint)}")
+        console.print(styled("[dim]hint:[/] {}", hint))
 
 
 def handle_errors(func: F) -> F:
@@ -32,8 +30,11 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from btcn.runtime.interrupts import deferred
+
         try:
-            return func(*args, **kwargs)
+            with deferred():  # a signal raises in the body, so every cleanup runs
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except BtcnError as exc:

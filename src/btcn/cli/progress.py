@@ -18,7 +18,7 @@ def progress_factory(
 
     from btcn.cli.console import err_console
 
-    bar = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    bar = Progress(TextColumn(label, style="bold", markup=False), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                    TimeRemainingColumn(), console=err_console(), transient=True)  # fmt: skip
     started = time.monotonic()
     state: dict[str, object] = {"shown": False, "task": None}

@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
-from btcn.cli.console import err_console
+from btcn.cli.console import err_console, plain, styled
 from btcn.cli.context import STATE
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from btcn.contracts import ExecutionReport, LiquidationInfo, Plan, Weights
+
+
+_MS_TEXT = re.compile(r"^(-?\d+) ms$")
+_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
+
+
+def human_duration_ms(ms: int) -> str:
+    """``215d``, ``3h 25m``, ``12.5s``, ``250ms``: at most two units, for people (JSON keeps ms)."""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    if ms < 1000:
+        return f"{sign}{ms}ms"
+    if ms < 60_000:
+        return f"{sign}{ms / 1000:g}s"
+    parts = []
+    rest = ms
+    for unit, size in _UNITS:
+        if rest >= size and len(parts) < 2:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+        elif parts:
+            break
+    return sign + " ".join(parts)
+
+
+def human_ms(text: str) -> str:
+    """A guardrail figure such as ``"18576000000 ms"`` as a duration; other figures unchanged."""
+    m = _MS_TEXT.match(text.strip())
+    return human_duration_ms(int(m.group(1))) if m else text
 
 
 def _pct(x: float) -> str:
@@ -18,7 +49,7 @@ def _pct(x: float) -> str:
 def weights_table(weights: Weights) -> None:
     if STATE.quiet:
         return
-    from rich.table import Table
+    from btcn.cli.console import table as Table
 
     table = Table(title=f"NAV {weights.nav_usdt:.2f} USDT", title_justify="left")
     for col in ("leg", "qty BTC", "notional USDT", "weight", "target", "drift"):
@@ -35,10 +66,10 @@ def weights_table(weights: Weights) -> None:
     liquidation_table(weights.liquidation)
 
 
-def _distance(d: float | None) -> str:
+def _distance(d: float | None) -> str | Text:
     if d is None or d != d:  # noqa: PLR0124 - NaN check
         return "n/a"
-    return "[bold red]past[/]" if d < 0 else f"{d * 100:.1f}%"
+    return plain("past", "bold red") if d < 0 else f"{d * 100:.1f}%"
 
 
 def _price(p: object | None) -> str:
@@ -54,7 +85,7 @@ def liquidation_table(infos: list[LiquidationInfo], title: str = "liquidation") 
     if not rows:
         console.print(f"{title}: no perp position")
         return
-    from rich.table import Table
+    from btcn.cli.console import table as Table
 
     mode = rows[0].margin_mode
     table = Table(title=f"{title} ({mode} margin, mark {rows[0].mark_usdt:,.1f})",
@@ -72,35 +103,38 @@ def liquidation_table(infos: list[LiquidationInfo], title: str = "liquidation") 
 def plan_table(plan: Plan) -> None:
     if STATE.quiet:
         return
-    from rich.table import Table
+    from btcn.cli.console import table as Table
 
     console = err_console()
     thr = plan.threshold
-    console.print(
-        f"[bold]plan[/] {plan.status}  NAV {plan.nav_usdt:.2f} USDT  thr {thr.thr * 100:.3f}% "
-        f"({thr.source}; {thr.note})  signal {plan.signal.value}"
-    )
+    console.print(styled(
+        "[bold]plan[/] {}", f"{plan.status}  NAV {plan.nav_usdt:.2f} USDT  thr "
+        f"{thr.thr * 100:.3f}% ({thr.source}; {thr.note})  signal {plan.signal.value}"))  # fmt: skip
     table = Table(show_edge=False)
     for col in ("leg", "weight", "target", "drift", "order"):
         table.add_column(col, justify="left" if col in ("leg", "order") else "right")
-    orders = {
+    orders: dict[str, str | Text] = {
         o.leg: f"{o.action} {o.qty_venue} {o.venue_unit} @ {o.limit_price_usdt}"
         for o in plan.orders
     }
     for b in plan.blocked:
-        orders[b.leg] = f"[yellow]blocked[/] {b.action} {b.qty_btc} BTC ({b.rule})"
+        orders[b.leg] = styled("[yellow]blocked[/] {}", f"{b.action} {b.qty_btc} BTC ({b.rule})")
     for d in plan.dropped:
-        orders.setdefault(d.leg, f"[dim]dropped {d.action}: {d.reason}[/]")
+        orders.setdefault(d.leg, plain(f"dropped {d.action}: {d.reason}", "dim"))
     for w in plan.weights:
         table.add_row(w.leg, _pct(w.weight), _pct(w.target), _pct(w.drift), orders.get(w.leg, ""))
     console.print(table)
     for g in plan.guardrails:
         if not g.ok:
-            console.print(
-                f"[bold yellow]guardrail {g.name}[/]: {g.detail} ({g.value} vs limit {g.limit}; {g.effect})"
-            )
-    if plan.cooldown.active:
-        console.print(f"cooldown active until {plan.cooldown.next_allowed_ms} ms")
+            console.print(styled("[bold yellow]guardrail {}[/]: {}", g.name,
+                                 f"{g.detail} ({human_ms(g.value)} vs limit {human_ms(g.limit)}; "
+                                 f"{g.effect})"))  # fmt: skip
+    cd = plan.cooldown
+    from btcn.data.timeparse import iso_utc
+
+    if cd.active and cd.next_allowed_ms is not None:
+        console.print(f"cooldown active until {iso_utc(cd.next_allowed_ms)} "
+                      f"({human_duration_ms(cd.next_allowed_ms - plan.as_of_ms)} after the plan)")  # fmt: skip
     if plan.liquidation:  # version 1 plans (upgraded) carry none
         liquidation_table(plan.liquidation)
 
@@ -108,11 +142,12 @@ def plan_table(plan: Plan) -> None:
 def execution_table(report: ExecutionReport) -> None:
     if STATE.quiet:
         return
-    from rich.table import Table
+    from btcn.cli.console import table as Table
 
     console = err_console()
+    dry = " (dry run)" if report.dry_run else ""
     console.print(
-        f"[bold]execution[/] {report.status} on {report.venue}{' (dry run)' if report.dry_run else ''}: {report.note}"
+        styled("[bold]execution[/] {}", f"{report.status} on {report.venue}{dry}: {report.note}")
     )
     if not report.orders:
         return
@@ -120,6 +155,7 @@ def execution_table(report: ExecutionReport) -> None:
     for col in (
         "leg",
         "action",
+        "purpose",
         "requested",
         "filled",
         "avg price",
@@ -130,7 +166,7 @@ def execution_table(report: ExecutionReport) -> None:
         table.add_column(col)
     for o in report.orders:
         table.add_row(
-            o.leg, o.action, str(o.requested_qty_venue), str(o.filled_qty_venue),
+            o.leg, o.action, o.purpose, str(o.requested_qty_venue), str(o.filled_qty_venue),
             f"{o.avg_price_usdt:.2f}" if o.avg_price_usdt is not None else "-",
             f"{o.fee_usdt:.4f}", o.liquidity, o.status,
         )  # fmt: skip
@@ -138,7 +174,7 @@ def execution_table(report: ExecutionReport) -> None:
 
 
 def summary_table(summary: dict, meta: dict, out: object) -> None:
-    from rich.table import Table
+    from btcn.cli.console import table as Table
 
     t = Table(
         title=f"backtest {summary['start']} → {summary['end']} ({summary['bars']} bars)",
@@ -146,7 +182,10 @@ def summary_table(summary: dict, meta: dict, out: object) -> None:
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
-    pct = {"roi", "cagr", "max_drawdown", "fees_per_nav_per_day"}
+    # fractions in the file, percent in the table
+    pct = {"roi", "cagr", "max_drawdown", "fees_per_nav_per_day", "min_liq_distance",
+           "max_abs_net_delta_nav", "funding_apr_on_nav", "net_apr_on_nav", "funding_rate_apr",
+           "hedged_fraction", "carry_capture", "fee_drag"}  # fmt: skip
     for key, value in summary.items():
         if key in ("start", "end", "bars"):
             continue
@@ -158,7 +197,6 @@ def summary_table(summary: dict, meta: dict, out: object) -> None:
     console = err_console()
     console.print(t)
     if meta.get("liquidations"):
-        console.print(
-            f"[bold red]{len(meta['liquidations'])} liquidation event(s)[/] (see run.json)"
-        )
+        console.print(styled("[bold red]{} liquidation event(s)[/] (see run.json)",
+                             len(meta["liquidations"])))  # fmt: skip
     console.print(f"files written to {out}")

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 
 from btcn.contracts.base import Artifact, Model
 from btcn.contracts.enums import LEGS, Action, Leg, Liquidity, Side, Signal
-from btcn.contracts.execution import ExecutionReport, Fill, OrderExecution, TransferExecution
+from btcn.contracts.execution import (
+    ExecutionReport,
+    Fill,
+    OrderExecution,
+    TransferExecution,
+    upgrade_execution_report,
+)
 from btcn.contracts.limits import check_model_values, load_json
 from btcn.contracts.liquidation import LiquidationInfo
 from btcn.contracts.plan import (
@@ -116,7 +122,9 @@ UPGRADES: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("snapshot", 1): _bump(2),
     ("snapshot", 3): dict,  # read as is: the model holds versions 2 and 3 (a unified account)
     ("weights", 1): _bump(2),
-    ("execution_report", 1): _bump(2),
+    ("execution_report", 1): upgrade_execution_report,
+    ("execution_report", 2): upgrade_execution_report,
+    ("audit", 1): _bump(2),  # version 2 only adds optional fields (labels, windows, rules)
 }
 
 

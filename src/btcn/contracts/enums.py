@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
+
+MarginMode = Literal["cross", "isolated"]  # how Gate margins a perp position
+Wallet = Literal["spot", "futures"]  # a Gate wallet a transfer moves USDT between
 
 
 class Leg(StrEnum):

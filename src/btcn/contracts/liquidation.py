@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
 
 from btcn.contracts.base import Model
-from btcn.contracts.enums import Leg
+from btcn.contracts.enums import Leg, MarginMode
 
 
 class LiquidationInfo(Model):
@@ -17,7 +16,7 @@ class LiquidationInfo(Model):
     liquidated by price. ``venue_liq_price_usdt`` is Gate's own figure when the snapshot has it."""
 
     leg: Leg
-    margin_mode: Literal["cross", "isolated"]
+    margin_mode: MarginMode
     size_contracts: Decimal
     mark_usdt: Decimal
     liq_price_usdt: Decimal | None

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from btcn.contracts.base import Artifact, Model
-from btcn.contracts.enums import Action, Leg, Side, Signal
+from btcn.contracts.enums import Action, Leg, Side, Signal, Wallet
 from btcn.contracts.liquidation import LiquidationInfo
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.contracts.weights import LegWeight
@@ -18,12 +18,17 @@ RebalanceMode = Literal["book", "per_leg"]
 # Why a rebalance fired: a leg's weight drifted beyond thr, the book's net delta exceeded
 # strategy.max_delta_drift, or the liquidation guard asked for margin (a transfer-only plan).
 Trigger = Literal["drift", "delta", "liquidation"]
-Wallet = Literal["spot", "futures"]
 TransferWhen = Literal["before_orders", "after_orders"]
 # margin: futures wallet to the planned perp book's margin + buffer; liquidation_guard: to the
 # minimum liquidation distance; fund_spot: futures cash to spot for planned spot buys;
 # sweep: futures cash above the band back to spot.
 TransferReason = Literal["margin", "liquidation_guard", "fund_spot", "sweep"]
+ThresholdSource = Literal["atr", "floor"]  # which term of thr is larger
+GuardrailEffect = Literal["none", "empty_plan", "risk_reducing_only"]
+VenueUnit = Literal["BTC", "contracts"]  # spot orders count BTC, perp orders contracts
+# rebalance: the one order a leg gets; realise: the CLOSE_SHORT half of a realise pair (the
+# executor adds "compensate": execution.OrderPurpose)
+PlannedPurpose = Literal["rebalance", "realise"]
 
 
 class ThresholdInfo(Model):
@@ -37,7 +42,7 @@ class ThresholdInfo(Model):
     atr_candles_used: int
     atr_24h_usdt: float | None
     atr_term: float | None
-    source: Literal["atr", "floor"]
+    source: ThresholdSource
     note: str
 
 
@@ -61,7 +66,7 @@ class GuardrailResult(Model):
     ok: bool
     value: str
     limit: str
-    effect: Literal["none", "empty_plan", "risk_reducing_only"]
+    effect: GuardrailEffect
     detail: str
 
 
@@ -72,7 +77,7 @@ class PlannedOrderV1(Model):
     action: Action
     side: Side
     qty_venue: Decimal
-    venue_unit: Literal["BTC", "contracts"]
+    venue_unit: VenueUnit
     qty_btc: Decimal
     limit_price_usdt: Decimal
     notional_usdt: Decimal
@@ -85,7 +90,7 @@ class PlannedOrder(PlannedOrderV1):
     realises its profit, which then becomes transferable) while the leg's rebalance order re-opens
     it, so the BTC_PERP_SHORT leg may carry two orders. A realise order gets its own client ids."""
 
-    purpose: Literal["rebalance", "realise"] = "rebalance"
+    purpose: PlannedPurpose = "rebalance"
 
 
 class BlockedOrder(Model):
@@ -149,29 +154,13 @@ class PlanV1(Artifact):
     dropped: list[DroppedOrder]
 
 
-class Plan(Artifact):
+# Version 2 is version 1's fields in their places (``orders`` now holds PlannedOrder), then its own:
+# one field list, and the same JSON bytes as when the two versions were written out separately.
+class Plan(PlanV1):
     """Version 2: book-level rebalance, the treasury's transfers, net delta after, liquidation."""
 
-    kind: Literal["plan"] = "plan"
-    schema_version: Literal[2] = 2
-    venue: str
-    inputs_digest: str
-    status: PlanStatus
-    safe_mode: bool
-    nav_usdt: Decimal
-    p_ref_usdt: Decimal
-    net_delta_btc: Decimal
-    net_delta_pct_nav: float
-    threshold: ThresholdInfo
-    cooldown: CooldownInfo
-    signal: SignalInfo
-    guardrails: list[GuardrailResult]
-    weights: list[LegWeight]
-    spot_spec: SpotSpec
-    perp_spec: PerpSpec
-    orders: list[PlannedOrder]
-    blocked: list[BlockedOrder]
-    dropped: list[DroppedOrder]
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    orders: list[PlannedOrder]  # type: ignore[assignment]
     rebalance: RebalanceMode
     trigger: Trigger | None
     max_delta_drift: float | None

@@ -80,12 +80,26 @@ TRADES_SCHEMA = pa.schema(
     metadata={"kind": "trades", "schema_version": str(TRADES_SCHEMA_VERSION)},
 )
 
-SUMMARY_COLUMNS = (
+# summary.csv. Version 2 keeps every version 1 column but one in place and in meaning, replaces
+# the percent column ``max_abs_net_delta_pct_nav`` by the fraction ``max_abs_net_delta_nav`` (every
+# ratio in the file is a plain fraction) and appends the carry KPIs (btcn.core.carry) and, last,
+# ``schema_version``. A version 1 file has no ``schema_version`` column; readers upgrade it.
+SUMMARY_SCHEMA_VERSION = 2
+SUMMARY_V1_COLUMNS = (
     "start", "end", "bars", "nav_start", "nav_end", "roi", "cagr", "sharpe", "sortino",
     "max_drawdown", "fees_usdt", "fees_per_nav_per_day", "funding_usdt", "gross_pnl_usdt",
     "net_pnl_usdt", "turnover_usdt", "trades", "blocked_trades", "rebalances",
     "transfers", "min_liq_distance", "max_abs_net_delta_pct_nav",
 )  # fmt: skip
+CARRY_COLUMNS = (
+    "funding_apr_on_nav", "net_apr_on_nav", "funding_rate_apr", "hedged_fraction",
+    "carry_capture", "fee_drag", "price_pnl_usdt", "basis_pnl_usdt",
+)  # fmt: skip
+# The KPI columns (also the KPI columns of sweep.parquet).
+SUMMARY_COLUMNS = (
+    *SUMMARY_V1_COLUMNS[:-1], "max_abs_net_delta_nav", *CARRY_COLUMNS,
+)  # fmt: skip
+SUMMARY_CSV_COLUMNS = (*SUMMARY_COLUMNS, "schema_version")
 
 # Columns a version 1 file lacks, and the value a reader fills them with.
 EQUITY_V1_MISSING = ("liq_price_usdt", "liq_distance", "venue_liq_price_usdt", "transfer_usdt")

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
+from btcn.contracts.plan import GuardrailEffect
 from btcn.core.book import Quotes
 from btcn.core.intents import Dropped, OrderIntent, PlannerParams
 from btcn.core.legs import delta_sign
 from btcn.core.money import ZERO
 
-Effect = Literal["none", "empty_plan", "risk_reducing_only"]
+Effect = GuardrailEffect
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,11 @@ re-run of the same plan after a crash reuses the same ids and can be reconciled 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from btcn.contracts.enums import Leg
 
+Phase = Literal["p", "m"]  # PostOnly, market remainder
 PREFIX = "t-btcn-"
 _LEG_CODE = {Leg.BTC_SPOT: "sp", Leg.BTC_PERP_LONG: "pl", Leg.BTC_PERP_SHORT: "ps"}
 # A realise order (plan purpose "realise": the CLOSE_SHORT half of a realise pair) has its own code,

@@ -4,37 +4,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
+from btcn.contracts.plan import PlannedPurpose, RebalanceMode, VenueUnit
+from btcn.core.durations import Duration
 from btcn.core.treasury import TreasuryParams
 
 if TYPE_CHECKING:
     from btcn.core.unified_guard import MarginGuard
+# The defaults of the decision's durations, as ``btcn.toml`` writes them: the settings take their
+# defaults from here (and every other default from the fields of PlannerParams and TreasuryParams),
+# so the core and the settings cannot disagree.
+ATR_WINDOW = Duration("24h")
+COOLDOWN = Duration("60m")
+SIGNAL_MAX_AGE = Duration("24h")
+MAX_DATA_AGE = Duration("15m")
+DEFAULT_TARGETS: tuple[float, float, float] = (0.5, 0.0, 0.5)  # BTC_SPOT, PERP_LONG, PERP_SHORT
 
 
 @dataclass(frozen=True, slots=True)
 class PlannerParams:
-    """Every number the decision depends on (built from settings by the stage)."""
+    """Every number the decision depends on (built from settings by the stage).
+
+    The defaults here are btcn's defaults: :mod:`btcn.runtime.settings` reads them from these
+    fields, so ``PlannerParams(targets=...)`` decides as a ``btcn.toml`` that sets nothing."""
 
     targets: tuple[float, float, float]  # BTC_SPOT, BTC_PERP_LONG, BTC_PERP_SHORT
     threshold_floor: float = 0.005
     atr_multiplier: float = 0.2
-    atr_window_ms: int = 86_400_000
+    atr_window_ms: int = ATR_WINDOW.ms
     atr_periods: int = 14
-    cooldown_ms: int = 3_600_000
+    cooldown_ms: int = COOLDOWN.ms
     apply_signal_logic: bool = True
-    signal_max_age_ms: int = 86_400_000
+    signal_max_age_ms: int = SIGNAL_MAX_AGE.ms
     spot_maker_fee: Decimal = Decimal("0.001")
     spot_taker_fee: Decimal = Decimal("0.001")
     slippage: Decimal = Decimal("0.0002")
-    max_data_age_ms: int = 900_000
+    max_data_age_ms: int = MAX_DATA_AGE.ms
     max_price_deviation: float = 0.01
     max_order_notional_usdt: Decimal = Decimal(250_000)
-    max_net_delta: float = 0.2
+    max_net_delta: float = 0.05
     # "book" sizes the perp legs from the planned spot quantity; "per_leg" is btcn 0.1's rule.
-    # (The settings default is "book"; this plain-data default keeps old callers' behaviour.)
-    rebalance: Literal["book", "per_leg"] = "per_leg"
+    rebalance: RebalanceMode = "book"
     max_delta_drift: float = 0.002
     perp_maker_fee: Decimal = Decimal("0.0002")
     perp_taker_fee: Decimal = Decimal("0.0005")
@@ -50,12 +62,12 @@ class OrderIntent:
     action: Action
     side: Side
     qty_venue: Decimal
-    venue_unit: Literal["BTC", "contracts"]
+    venue_unit: VenueUnit
     qty_btc: Decimal
     limit_price_usdt: Decimal
     notional_usdt: Decimal
     reason: str
-    purpose: Literal["rebalance", "realise"] = "rebalance"
+    purpose: PlannedPurpose = "rebalance"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from btcn.contracts.enums import MarginMode
 from btcn.core.book import Book
 from btcn.core.money import ZERO
+
+PerpSide = Literal["long", "short"]
 
 F = Any  # float or NumPy array
 
@@ -43,8 +46,8 @@ F = Any  # float or NumPy array
 class LiquidationEstimate:
     """One perp side (or the whole cross-margin book, ``side='book'``)."""
 
-    side: Literal["long", "short"]
-    margin_mode: Literal["cross", "isolated"]
+    side: PerpSide
+    margin_mode: MarginMode
     size_contracts: Decimal
     mark_usdt: Decimal
     liq_price_usdt: Decimal | None  # None: flat, or no positive price liquidates it
@@ -148,7 +151,7 @@ def cross_estimate(
 
 
 def isolated_price(
-    side: Literal["long", "short"], entry: Decimal, margin: Decimal, qty_btc: Decimal, k: Decimal
+    side: PerpSide, entry: Decimal, margin: Decimal, qty_btc: Decimal, k: Decimal
 ) -> Decimal | None:
     """Gate's isolated-margin formula for one side (None when flat or not liquidatable)."""
     if qty_btc <= 0:
@@ -165,7 +168,7 @@ def estimates(
     mark: Decimal,
     multiplier_btc: Decimal,
     k: Decimal,
-    margin_mode: Literal["cross", "isolated"],
+    margin_mode: MarginMode,
     isolated_margins: tuple[Decimal | None, Decimal | None] = (None, None),
     leverage: Decimal = Decimal(3),
 ) -> tuple[LiquidationEstimate, LiquidationEstimate]:

@@ -21,9 +21,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from btcn.contracts.enums import LEGS, Leg
+from btcn.contracts.plan import PlanStatus, RebalanceMode, ThresholdSource, Trigger
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core import valuation
 from btcn.core.book import Book, Quotes
@@ -40,8 +41,7 @@ from btcn.core.treasury import Transfer, plan_transfers
 from btcn.core.trigger import fired, in_cooldown
 from btcn.core.unified_guard import loan_check, margin_check
 
-Status = Literal["rebalance", "no_action", "cooldown", "blocked", "safe_mode"]
-Trigger = Literal["drift", "delta", "liquidation"]
+Status = PlanStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class ThresholdDecision:
     atr_candles_used: int
     atr_24h_usdt: float | None
     atr_term: float | None
-    source: Literal["atr", "floor"]
+    source: ThresholdSource
     note: str
 
 
@@ -92,7 +92,7 @@ class Decision:
     orders: tuple[OrderIntent, ...] = field(default=())
     blocked: tuple[Blocked, ...] = field(default=())
     dropped: tuple[Dropped, ...] = field(default=())
-    rebalance: Literal["book", "per_leg"] = "per_leg"
+    rebalance: RebalanceMode = "book"
     trigger: Trigger | None = None
     net_delta_after_btc: Decimal = ZERO
     net_delta_after_pct_nav: float = math.nan
@@ -109,7 +109,7 @@ def threshold_decision(atr: AtrReading, p_ref: float, params: PlannerParams) -> 
         note = f"ATR from {atr.candles_used} of {params.atr_periods} 24h candles (short history)"
     else:
         note = f"ATR from {atr.candles_used} 24h candles"
-    source: Literal["atr", "floor"] = (
+    source: ThresholdSource = (
         "atr" if term is not None and term > params.threshold_floor else "floor"
     )
     return ThresholdDecision(

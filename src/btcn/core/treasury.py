@@ -33,18 +33,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from btcn.contracts.enums import Wallet
+from btcn.contracts.plan import TransferReason, TransferWhen
 from btcn.core.book import Book
 from btcn.core.liquidation import adverse_factor, linear_terms, wallet_for_distance
 from btcn.core.money import ONE, ZERO
 
 F = Any  # float or NumPy array
-Wallet = Literal["spot", "futures"]
-When = Literal["before_orders", "after_orders"]
-Reason = Literal["margin", "liquidation_guard", "fund_spot", "sweep"]
+When = TransferWhen
+Reason = TransferReason
 
 
 DUST_USDT = Decimal("1")  # the minimum transfer: smaller amounts are not worth a request

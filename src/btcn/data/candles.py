@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -65,7 +65,8 @@ class Candles:
     digest: str
     sources: tuple[str, ...]
     gaps: tuple[Gap, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # file notes, then one line per gap
+    what: str = "candles"
 
     def __len__(self) -> int:
         return int(self.open_ms.shape[0])
@@ -86,8 +87,43 @@ class Candles:
         return Candles(
             self.open_ms[start:stop], self.open[start:stop], self.high[start:stop],
             self.low[start:stop], self.close[start:stop], self.volume[start:stop],
-            self.bar_ms, self.digest, self.sources, self.gaps, self.warnings,
+            self.bar_ms, self.digest, self.sources, self.gaps, self.warnings, self.what,
         )  # fmt: skip
+
+    def window(self, start_ms: int | None, end_ms: int | None) -> Candles:
+        """The bars opening in ``[start_ms, end_ms)``, with the gaps and gap warnings of that
+        span only: a check or a warning speaks of the period run, never of bars outside it."""
+        lo = 0 if start_ms is None else int(np.searchsorted(self.open_ms, start_ms))
+        hi = len(self) if end_ms is None else int(np.searchsorted(self.open_ms, end_ms))
+        if lo == 0 and hi == len(self):
+            return self
+        cut = self.slice(lo, hi)
+        old = set(gap_warnings(self.what, self.gaps))
+        notes = tuple(w for w in self.warnings if w not in old)
+        gaps = find_gaps(cut.open_ms, self.bar_ms)
+        return replace(cut, gaps=gaps, warnings=notes + gap_warnings(self.what, gaps))
+
+
+def find_gaps(ts: npt.NDArray[np.int64], bar_ms: int) -> tuple[Gap, ...]:
+    """Every run of missing bars between consecutive open times."""
+    steps = np.diff(ts)
+    gap_idx = np.flatnonzero(steps != bar_ms)
+    return tuple(Gap(int(ts[i]), int(ts[i + 1]), int(steps[i] // bar_ms) - 1) for i in gap_idx)
+
+
+def gap_text(g: Gap) -> str:
+    return (
+        f"gap of {g.missing_bars} bar(s) between {_iso(g.after_open_ms)} and "
+        f"{_iso(g.before_open_ms)}"
+    )
+
+
+def gap_warnings(what: str, gaps: Sequence[Gap]) -> tuple[str, ...]:
+    return tuple(
+        f"{what}: {gap_text(g)}: not interpolated; positions are held across it and the ATR "
+        "history restarts after it"
+        for g in gaps
+    )
 
 
 def _iso(ms: int) -> str:
@@ -358,27 +394,16 @@ def load_candles(
     if off_grid.size:
         i = int(off_grid[0]) + 1
         raise InvalidInputError(f"{what}: bar {_iso(ts[i])} is off the {bar // 1000}s bar grid")
-    gap_idx = np.flatnonzero(steps != bar)
-    found = tuple(Gap(int(ts[i]), int(ts[i + 1]), int(steps[i] // bar) - 1) for i in gap_idx)
-    if found:
-        first = found[0]
-        text = (
-            f"gap of {first.missing_bars} bar(s) between {_iso(first.after_open_ms)} and "
-            f"{_iso(first.before_open_ms)}"
+    found = find_gaps(ts, bar)
+    if found and gaps == "error":
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise InvalidInputError(
+            f"{what}: {gap_text(found[0])}{more}",
+            hint="supply contiguous candles; missing bars are never interpolated",
         )
-        if gaps == "error":
-            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-            raise InvalidInputError(
-                f"{what}: {text}{more}",
-                hint="supply contiguous candles; missing bars are never interpolated",
-            )
-        for g in found:
-            warnings.append(
-                f"{what}: gap of {g.missing_bars} bar(s) between {_iso(g.after_open_ms)} and "
-                f"{_iso(g.before_open_ms)}: not interpolated; positions are held across it and "
-                "the ATR history restarts after it"
-            )
+    warnings.extend(gap_warnings(what, found))
     return Candles(
         open_ms=ts, bar_ms=bar, digest=digest.hexdigest(),
-        sources=tuple(str(f) for f in files), gaps=found, warnings=tuple(warnings), **cols,
+        sources=tuple(str(f) for f in files), gaps=found, warnings=tuple(warnings), what=what,
+        **cols,
     )  # fmt: skip

@@ -177,7 +177,7 @@ def load_funding(spec: str | Path | Sequence[str | Path]) -> Funding:
         big = next((x for x in r if abs(x) > MAX_ABS_RATE), None)
         if big is not None:
             raise InvalidInputError(
-                f"{path}: funding rate {big!r} is not plausible (|rate| above {MAX_ABS_RATE} "
+                f"{path}: funding rate {big!r} is not plausible (its absolute value is above {MAX_ABS_RATE} "
                 "per interval)",
                 hint="funding rates are fractions per interval, e.g. 0.0001 for 0.01 %",
             )

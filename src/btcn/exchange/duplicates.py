@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from btcn.contracts import ExecutionReport, Plan, parse_artifact
+from btcn.data.timeparse import iso_utc
 
 
 def already_executed_report(
@@ -23,6 +24,6 @@ def already_executed_report(
         previous_status=first.status,
         rebalance_recorded=False,
         orders=[o.model_copy(update={"status": "skipped_duplicate"}) for o in first.orders],
-        note=f"plan {digest[:12]} was already executed at {first.as_of_ms} ({first.status}); "
+        note=f"plan {digest[:12]} was already executed at {iso_utc(first.as_of_ms)} ({first.status}); "
         "nothing was traded again",
     )

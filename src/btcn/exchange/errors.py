@@ -24,6 +24,8 @@ path, status and the venue's ``label``/``message`` — never from headers, so ne
 
 from __future__ import annotations
 
+from typing import Literal
+
 from btcn.errors import ExchangeError
 
 AMBIGUOUS_HINT = "the order may or may not have reached the venue; btcn looks it up by client id"
@@ -114,8 +116,27 @@ def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, RejectedError) and exc.label in NOT_FOUND_LABELS
 
 
-def is_ambiguous(exc: BaseException) -> bool:
-    """True when a write may have been executed although no success answer arrived."""
+# What a failed write (an order create, a wallet transfer) means. The one classifier: the order
+# executor, the transfer executor and the tests read it; the caller decides what to do with it.
+#   ambiguous    the venue may have acted: look it up (order by client id; transfer by ledger)
+#   rejected     the venue refused it (4xx with a label): nothing happened
+#   absent       provably not done, for a reason that does not stop the run (a refused Timestamp or
+#                x-gate-exptime: the venue did not act)
+#   absent_stop  provably not done, and sending more cannot help: the run stops (no connection,
+#                429 after the retries, a key or permission problem)
+WriteOutcome = Literal["ambiguous", "rejected", "absent", "absent_stop"]
+
+
+def write_outcome(exc: BaseException) -> WriteOutcome:
+    """Did a write that raised ``exc`` happen? (see :data:`WriteOutcome`)."""
     if isinstance(exc, TransportError):
-        return exc.maybe_processed
-    return isinstance(exc, ServerError)
+        return "ambiguous" if exc.maybe_processed else "absent_stop"
+    if isinstance(exc, ServerError):
+        return "ambiguous"
+    if isinstance(exc, ClockSkewError):
+        return "absent"
+    if isinstance(exc, (RateLimitedError, AuthError)):
+        return "absent_stop"
+    if isinstance(exc, RejectedError):
+        return "rejected"
+    return "ambiguous"  # e.g. a 2xx whose body cannot be read: the write may well have happened

@@ -26,6 +26,7 @@ from btcn.exchange.http import parse_as
 
 if TYPE_CHECKING:
     from btcn.exchange.gate import GateClient
+    from btcn.runtime.settings import Settings
 
 log = logging.getLogger("btcn.exchange")
 
@@ -132,6 +133,11 @@ def account_check(client: GateClient, configured: AccountMode) -> UnifiedAccount
     if configured == "classic":
         return None
     return unified_info(read_accounts(client), mode, read_discount_tiers(client))
+
+
+def spot_account(settings: Settings) -> str:
+    """The ``account`` of a spot order: ``unified`` on a unified account (section 4.7)."""
+    return "unified" if settings.account.mode == "unified" else "spot"
 
 
 def check_live_account(client: GateClient, configured: AccountMode, plan: Plan) -> None:

@@ -10,15 +10,130 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from btcn.contracts import Fill, Leg, OrderExecution, PlannedOrder, PlannedTransfer
-from btcn.core.ids import client_order_id, is_valid_client_order_id
+from btcn.core.ids import Phase, client_order_id, is_valid_client_order_id
 from btcn.core.money import ZERO
 from btcn.exchange import translate as tr
 from btcn.runtime.state import JournalEvent
 
 State = Literal["intent", "acked", "ambiguous", "rejected", "final", "absent"]
+
+
+# --- the journal's payloads, one type per event (stored as JSON; decimals as strings) -------------
+class FillRecord(TypedDict):
+    trade_id: str
+    order_id: str
+    qty: str
+    price: str
+    fee: str
+    fee_currency: str
+    fee_usdt: str
+    role: str  # maker | taker
+
+
+class PlanPayload(TypedDict):
+    as_of_ms: int
+    orders: list[dict[str, Any]]
+    transfers: list[dict[str, Any]]
+
+
+class DonePayload(TypedDict):
+    status: str
+
+
+# Functional syntax where a key is optional: NotRequired must be evaluated, not a string (PEP 563).
+# ``purpose`` is absent for a rebalance order; ``order`` is a compensating order's PlannedOrder.
+IntentPayload = TypedDict("IntentPayload", {  # noqa: UP013
+    "leg": str, "phase": Phase, "number": int, "body": dict[str, Any],
+    "exptime_ms": int, "purpose": NotRequired[str], "order": NotRequired[dict[str, Any]],
+})  # fmt: skip
+
+
+class AckPayload(TypedDict):
+    order_id: str
+    open: bool
+    filled: str
+
+
+class DeadlinePayload(TypedDict):
+    exptime_ms: int
+
+
+class AmbiguousPayload(TypedDict):
+    error: str
+
+
+class RejectedPayload(TypedDict):
+    label: str
+    message: str
+
+
+class AbsentPayload(TypedDict):
+    reason: str
+
+
+class FinalPayload(TypedDict):
+    order_id: str
+    filled: str
+    avg_price: str | None
+    finish_as: str | None
+    fills: list[FillRecord]
+
+
+XferIntentPayload = TypedDict("XferIntentPayload", {
+    "n": int, "from": str, "to": str, "amount": str, "ts_ms": int, "spot_before": str,
+    "fut_before": str, "source_available": str, "reason": str, "when": str,
+})  # fmt: skip
+
+
+XferDonePayload = TypedDict("XferDonePayload", {  # noqa: UP013
+    "n": int, "detail": str, "tx_id": NotRequired[str | None],
+    "ledger_id": NotRequired[str | None],
+})  # fmt: skip
+
+
+class XferAbsentPayload(TypedDict):
+    n: int
+    reason: str
+
+
+class XferRefusedPayload(TypedDict):
+    n: int
+    label: str
+    detail: str
+
+
+class XferAmbiguousPayload(TypedDict):
+    n: int
+    error: str
+
+
+class XferSkippedPayload(TypedDict):
+    reason: str
+    amount: str
+
+
+Payload = (
+    PlanPayload | DonePayload | IntentPayload | AckPayload | DeadlinePayload | AmbiguousPayload
+    | RejectedPayload | AbsentPayload | FinalPayload | XferIntentPayload | XferDonePayload
+    | XferAbsentPayload | XferRefusedPayload | XferAmbiguousPayload | XferSkippedPayload
+)  # fmt: skip
+JournalEntry = tuple[str, str, Payload]  # (client order id or xfer-<i>, event, payload)
+
+# The payload type of each event: orders (a client order id), transfers (``xfer-<i>``), the plan.
+ORDER_PAYLOADS: dict[str, type] = {
+    "intent": IntentPayload, "ack": AckPayload, "deadline": DeadlinePayload,
+    "ambiguous": AmbiguousPayload, "rejected": RejectedPayload, "absent": AbsentPayload,
+    "final": FinalPayload,
+}  # fmt: skip
+TRANSFER_PAYLOADS: dict[str, type] = {
+    "intent": XferIntentPayload, "done": XferDonePayload, "absent": XferAbsentPayload,
+    "refused": XferRefusedPayload, "ambiguous": XferAmbiguousPayload,
+    "skipped": XferSkippedPayload,
+}  # fmt: skip
+PLAN_PAYLOADS: dict[str, type] = {"plan": PlanPayload, "done": DonePayload}
 
 
 @dataclass
@@ -27,7 +142,7 @@ class Attempt:
 
     cid: str
     leg: Leg
-    phase: Literal["p", "m"]
+    phase: Phase
     number: int
     body: dict[str, Any]
     exptime_ms: int
@@ -37,7 +152,7 @@ class Attempt:
     filled: Decimal = ZERO
     avg_price: Decimal | None = None
     finish_as: str | None = None
-    fills: list[dict[str, str]] = field(default_factory=list)
+    fills: list[FillRecord] = field(default_factory=list)
     purpose: str = "rebalance"  # or "realise" (a realise order), "compensate" (legging)
 
     @property
@@ -99,12 +214,12 @@ def attempt_qty(a: Attempt) -> Decimal:
     return abs(Decimal(str(a.body.get("size", "0"))))
 
 
-def market_of(leg: Leg) -> Literal["spot", "futures"]:
+def market_of(leg: Leg) -> tr.Market:
     return "spot" if leg is Leg.BTC_SPOT else "futures"
 
 
 def attempt_cid(
-    digest: str, leg: Leg, phase: Literal["p", "m"], number: int, purpose: str = "rebalance"
+    digest: str, leg: Leg, phase: Phase, number: int, purpose: str = "rebalance"
 ) -> str:
     """``client_order_id`` for the first attempt, with the attempt number appended after it."""
     base = client_order_id(digest, leg, phase, purpose)
@@ -119,7 +234,7 @@ def chronological(f: tr.TradeFill) -> tuple[int, int, str]:
     return (f.time_ms or 0, int(tid) if tid.isdigit() else 0, tid)
 
 
-def fill_json(f: tr.TradeFill) -> dict[str, str]:
+def fill_json(f: tr.TradeFill) -> FillRecord:
     return {
         "trade_id": f.trade_id, "order_id": f.order_id, "qty": str(f.qty_venue),
         "price": str(f.price_usdt), "fee": str(f.fee), "fee_currency": f.fee_currency,
@@ -129,8 +244,8 @@ def fill_json(f: tr.TradeFill) -> dict[str, str]:
 
 def apply_event(legs: dict[RunKey, LegRun], by_cid: dict[str, Attempt], ev: JournalEvent) -> None:
     """Fold one journal event into the attempts of a plan."""
-    p = ev.payload
     if ev.event == "intent":
+        p = cast(IntentPayload, ev.payload)
         leg = Leg(p["leg"])
         a = Attempt(ev.client_order_id, leg, p["phase"], int(p["number"]), p["body"],
                     int(p["exptime_ms"]), purpose=p.get("purpose", "rebalance"))  # fmt: skip
@@ -144,17 +259,18 @@ def apply_event(legs: dict[RunKey, LegRun], by_cid: dict[str, Attempt], ev: Jour
         return  # plan-level events
     if ev.event == "ack":
         a.state = "acked"
-        a.order_id = p["order_id"]
+        a.order_id = cast(AckPayload, ev.payload)["order_id"]
     elif ev.event == "deadline":  # a retry of the request carries a later x-gate-exptime
-        a.exptime_ms = max(a.exptime_ms, int(p["exptime_ms"]))
+        a.exptime_ms = max(a.exptime_ms, int(cast(DeadlinePayload, ev.payload)["exptime_ms"]))
     elif ev.event == "ambiguous":
         a.state = "ambiguous"
     elif ev.event == "rejected":
         a.state = "rejected"
-        a.label = p.get("label", "")
+        a.label = cast(RejectedPayload, ev.payload).get("label", "")
     elif ev.event == "absent":
         a.state = "absent"
     elif ev.event == "final":
+        p = cast(FinalPayload, ev.payload)  # type: ignore[assignment]
         a.state = "final"
         a.order_id = p["order_id"]
         a.filled = Decimal(p["filled"])
@@ -217,7 +333,7 @@ def order_report(run: LegRun, digest: str, multiplier_btc: Decimal) -> OrderExec
         filled_qty_venue=filled, filled_qty_btc=filled_btc, avg_price_usdt=avg,
         fee_usdt=sum((f.fee_usdt for f in fills), ZERO), liquidity=liquidity,  # type: ignore[arg-type]
         market_fallback=any(a.state == "final" and a.filled > 0 for a in markets),
-        status=status, fills=fills, detail="; ".join(detail),  # type: ignore[arg-type]
+        status=status, fills=fills, detail="; ".join(detail), purpose=run.purpose,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -268,24 +384,27 @@ def fold_transfer_event(runs: dict[str, TransferRun], ev: JournalEvent) -> None:
     run = runs.get(ev.client_order_id)
     if run is None:
         return
-    p = ev.payload
     if ev.event == "intent":
+        p = cast(XferIntentPayload, ev.payload)
         run.attempts.append(XferAttempt(
             int(p["n"]), Decimal(p["amount"]), int(p["ts_ms"]), Decimal(p["spot_before"]),
             Decimal(p["fut_before"]),
         ))  # fmt: skip
         return
     if ev.event == "skipped":
-        run.skipped = p.get("reason", "dust")
-        run.skipped_amount = Decimal(p.get("amount", "0"))
+        skipped = cast(XferSkippedPayload, ev.payload)
+        run.skipped = skipped.get("reason", "dust")
+        run.skipped_amount = Decimal(skipped.get("amount", "0"))
         return
-    a = next((x for x in run.attempts if x.n == int(p.get("n", -1))), None)
+    # done | refused | absent | ambiguous: every one names its attempt
+    outcome = cast(XferDonePayload, ev.payload)
+    a = next((x for x in run.attempts if x.n == int(outcome.get("n", -1))), None)
     if a is None:
         return
     a.state = ev.event
-    a.tx_id = p.get("tx_id") or a.tx_id
-    a.ledger_id = p.get("ledger_id") or a.ledger_id
-    a.detail = p.get("detail", a.detail)
+    a.tx_id = outcome.get("tx_id") or a.tx_id
+    a.ledger_id = outcome.get("ledger_id") or a.ledger_id
+    a.detail = outcome.get("detail", a.detail)
 
 
 def transfer_runs(transfers: list[PlannedTransfer]) -> dict[str, TransferRun]:

@@ -21,3 +21,4 @@ class ExecuteRequest:
     dry_run: bool = False
     live: bool = False
     state_path: Path | None = None
+    force: bool = False  # paper: execute even when the paper account differs from the plan

@@ -1,4 +1,5 @@
-"""The one retry policy of the gateway (tenacity).
+"""The one retry policy of btcn (tenacity): the gateway's calls and the monitoring clients'
+(InfluxDB writes, Telegram messages, :mod:`btcn.monitoring.retry`) go through :class:`RetryPolicy`.
 
 * Idempotent calls (reads, cancels, look-ups) retry on transport errors, 429 and 5xx with
   exponential backoff and jitter, and once on ``REQUEST_EXPIRED`` after re-syncing the clock.
@@ -58,20 +59,58 @@ class RetryPolicy:
     max_rate_limit_wait_s: float = 60.0
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.Random)
+    jitter: bool = True
 
     def backoff_s(self, attempt: int) -> float:
-        """Exponential backoff with jitter in [50 %, 100 %] of the step."""
+        """Exponential backoff (``base * 2^(attempt-1)``, capped) with jitter in [50 %, 100 %] of
+        the step (none when ``jitter`` is off)."""
         step = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return step * (0.5 + 0.5 * self.rng.random())
+        return step * (0.5 + 0.5 * self.rng.random()) if self.jitter else step
+
+    def run(
+        self,
+        fn: Callable[[], T],
+        *,
+        retry_on: Callable[[BaseException], bool],
+        what: str,
+        wait_for: Callable[[BaseException], float | None] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> T:
+        """Call ``fn`` until it returns, ``retry_on`` refuses its exception or ``max_attempts``
+        calls are spent (the last exception is raised). ``wait_for`` may name the wait the service
+        asked for (a rate-limit reset, ``Retry-After``; capped at ``max_rate_limit_wait_s``);
+        otherwise the backoff applies."""
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = wait_for(exc) if wait_for is not None and exc is not None else None
+            if asked is not None:
+                return min(self.max_rate_limit_wait_s, max(asked, 0.0))
+            return self.backoff_s(state.attempt_number)
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "%s; retry %d/%d in %.2fs",
+                getattr(exc, "message", f"{what}: {type(exc).__name__}"), state.attempt_number,
+                self.max_attempts - 1, delay,
+            )  # fmt: skip
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=retry_if_exception(retry_on),
+            sleep=sleep or self.clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(fn)
 
     def wait_s(self, exc: BaseException | None, attempt: int, venue_now_s: float) -> float:
-        if isinstance(exc, ClockSkewError):
-            return 0.0
-        if isinstance(exc, RateLimitedError):
-            if exc.reset_at_s is not None and exc.reset_at_s > venue_now_s:
-                return min(self.max_rate_limit_wait_s, exc.reset_at_s - venue_now_s)
-            if exc.retry_after_s is not None and exc.retry_after_s > 0:
-                return min(self.max_rate_limit_wait_s, exc.retry_after_s)
+        asked = venue_wait_s(exc, venue_now_s)
+        if asked is not None:
+            return min(self.max_rate_limit_wait_s, asked)
         return self.backoff_s(attempt)
 
     def call(
@@ -103,25 +142,19 @@ class RetryPolicy:
 
         now_s = venue_now_s or (lambda: self.clock.now_ms() / 1000)
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return self.wait_s(exc, state.attempt_number, now_s())
-
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            delay = state.next_action.sleep if state.next_action else 0.0
-            log.warning(
-                "%s; retry %d/%d in %.2fs",
-                getattr(exc, "message", f"{what}: {type(exc).__name__}"), state.attempt_number,
-                self.max_attempts - 1, delay,
-            )  # fmt: skip
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait,
-            retry=retry_if_exception(should_retry),
-            sleep=self.clock.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
+        return self.run(
+            fn, retry_on=should_retry, what=what, wait_for=lambda e: venue_wait_s(e, now_s())
         )
-        return retrying(fn)
+
+
+def venue_wait_s(exc: BaseException | None, venue_now_s: float) -> float | None:
+    """The wait the venue asked for: none after a clock re-sync, a 429's reset time or
+    ``Retry-After``; None when it named none (the backoff applies)."""
+    if isinstance(exc, ClockSkewError):
+        return 0.0
+    if isinstance(exc, RateLimitedError):
+        if exc.reset_at_s is not None and exc.reset_at_s > venue_now_s:
+            return exc.reset_at_s - venue_now_s
+        if exc.retry_after_s is not None and exc.retry_after_s > 0:
+            return exc.retry_after_s
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from btcn.contracts import (
     Action,
@@ -24,13 +24,14 @@ from btcn.contracts import (
     SpotSpec,
     UnifiedAccountInfo,
 )
+from btcn.contracts.enums import Wallet
 from btcn.core.legs import SIDE_OF
 from btcn.errors import ExchangeError
 from btcn.exchange import gate_wire as w
 from btcn.exchange.gate_unified import unified_balances
 
 ZERO = Decimal(0)
-Market = Literal["spot", "futures"]
+Market = Wallet  # Gate's spot or futures account
 
 
 def to_dec(text: str | None, what: str = "number") -> Decimal:

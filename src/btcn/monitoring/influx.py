@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from btcn.exchange.retry import RetryPolicy
 from btcn.monitoring.errors import InfluxError
-from btcn.monitoring.retry import RetryPolicy, send_with_retry
+from btcn.monitoring.retry import send_with_retry, service_policy
 
 log = logging.getLogger(__name__)
 
@@ -197,14 +198,14 @@ class InfluxWriter:
         client: httpx.Client,
         *,
         batch_size: int = 5000,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy | None = None,
         checkpoint: object | None = None,
         sleep: object | None = None,
     ) -> None:
         self.target = target
         self.client = client
         self.batch_size = batch_size
-        self.policy = policy
+        self.policy = policy or service_policy()
         self._checkpoint = checkpoint
         self._sleep = sleep
 

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import httpx
 
+from btcn.exchange.retry import RetryPolicy
 from btcn.monitoring.errors import TelegramError
-from btcn.monitoring.retry import RetryPolicy, send_with_retry
+from btcn.monitoring.retry import send_with_retry, service_policy
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class TelegramNotifier:
         base_url: str,
         token: str,
         chat_id: str,
-        policy: RetryPolicy = RetryPolicy(retries=2),
+        policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not chat_id:
@@ -68,7 +69,7 @@ class TelegramNotifier:
         self._client = client
         self._url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
         self.chat_id = chat_id
-        self.policy = policy
+        self.policy = policy or service_policy(retries=2)
         self._sleep = sleep
 
     def __repr__(self) -> str:  # never show the URL: it holds the token

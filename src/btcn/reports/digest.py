@@ -16,9 +16,16 @@
   in JSON, "n/a" in text) when the run has no such figure: flat book, a version 1 run folder,
   Gate's price outside a live history.
 
-The JSON is ``kind: digest``, ``schema_version: 2``; version 2 only adds keys to version 1 (all of
-its keys keep their names and meanings), so a reader of version 1 that ignores unknown keys reads
-version 2 unchanged.
+* Carry (schema version 3), the digest's first rows: funding earned, fees and net PnL of the day
+  and of the run; ``funding_apr_day`` = the day's funding / the previous day's NAV × 365,
+  ``net_apr_day`` = ROI of the day × 365 (simple, not compounded); the run's
+  ``funding_apr_run``, ``net_apr_run``, ``fee_drag_run`` and the market's ``funding_rate_apr_run``
+  are :meth:`RunFolder.carry` (the summary's formulas). A live history books funding into its
+  wallets, not apart: its funding figures are NaN ("in NAV").
+
+The JSON is ``kind: digest``, ``schema_version: 3``; versions 2 and 3 only add keys to version 1
+(all of its keys keep their names and meanings), so a reader of version 1 that ignores unknown
+keys reads version 3 unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from btcn.core.kpis import DAY_MS
 from btcn.reports.runfolder import BLOCKED, RunFolder
 
 SPOT_LEGS = frozenset({"BTC_SPOT"})
-DIGEST_SCHEMA_VERSION = 2  # 2: liquidation figures (keys added; version 1 keys unchanged)
+# 2: liquidation figures; 3: carry figures (keys added each time; version 1 keys unchanged)
+DIGEST_SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,16 @@ class Digest:
     liq_distance_min_day: float = math.nan
     liq_distance_min_day_ms: int | None = None
     liq_distance_min_run: float = math.nan
+    # version 3: the carry, NaN when unknown (a live history's funding is inside its NAV)
+    net_pnl_day_usdt: float = math.nan
+    net_pnl_run_usdt: float = math.nan
+    funding_apr_day: float = math.nan
+    funding_apr_run: float = math.nan
+    net_apr_day: float = math.nan
+    net_apr_run: float = math.nan
+    fee_drag_run: float = math.nan
+    funding_rate_apr_run: float = math.nan
+    funding_recorded: bool = True
 
     def to_json_dict(self) -> dict[str, Any]:
         d = {"kind": "digest", "schema_version": DIGEST_SCHEMA_VERSION, **asdict(self)}
@@ -236,7 +254,26 @@ def build_digest(rf: RunFolder, day: dt.date | None = None, top: int = 3) -> Dig
         liq_distance_min_day=min_day,
         liq_distance_min_day_ms=None if at is None else int(close_ms[day_idx[at]]),
         liq_distance_min_run=_nanmin_at(liq)[0],
+        **_carry_fields(rf, in_day, nav_prev, nav_now),
     )
+
+
+def _carry_fields(rf: RunFolder, in_day: np.ndarray, nav_prev: float,
+                  nav_now: float) -> dict[str, Any]:  # fmt: skip
+    c = rf.carry()
+    live = rf.is_live_history
+    funding_day = float(rf.equity["funding_usdt"].to_numpy()[in_day].sum())
+    return {
+        "net_pnl_day_usdt": nav_now - nav_prev,
+        "net_pnl_run_usdt": float(rf.nav[-1]) - rf.nav_start,
+        "funding_apr_day": math.nan if live else funding_day / nav_prev * 365,
+        "funding_apr_run": c.funding_apr_on_nav,
+        "net_apr_day": (nav_now / nav_prev - 1.0) * 365,
+        "net_apr_run": c.net_apr_on_nav,
+        "fee_drag_run": c.fee_drag,
+        "funding_rate_apr_run": c.funding_rate_apr,
+        "funding_recorded": not live,
+    }
 
 
 def _utc(ms: int) -> str:
@@ -283,14 +320,38 @@ def liquidation_text(d: Digest) -> tuple[str, str]:
     return day, run
 
 
-def rows(d: Digest) -> list[tuple[str, str, str]]:
-    """(figure, day, run-to-date) rows shared by the Markdown, the table and the message."""
+def _apr(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x * 100:+.2f} % a year"
+
+
+def carry_rows(d: Digest) -> list[tuple[str, str, str]]:
+    """The digest's first rows: what the book earned, what it cost, the yield on NAV and how far
+    liquidation is."""
+    if d.funding_recorded:
+        funding = (f"{d.funding_day_usdt:+,.2f} ({_apr(d.funding_apr_day)} on NAV)",
+                   f"{d.funding_run_usdt:+,.2f} ({_apr(d.funding_apr_run)} on NAV; market "
+                   f"{_apr(d.funding_rate_apr_run)})")  # fmt: skip
+    else:
+        funding = ("in NAV (a live history books funding into the wallets)", "in NAV")
+    drag = f" ({_frac(d.fee_drag_run)} of funding)" if math.isfinite(d.fee_drag_run) else ""
+    net = (f"{d.net_pnl_day_usdt:+,.2f} ({_apr(d.net_apr_day)} on NAV)",
+           f"{d.net_pnl_run_usdt:+,.2f} ({_apr(d.net_apr_run)} on NAV)")  # fmt: skip
     return [
+        ("Funding earned (USDT)", *funding),
+        ("Fees (USDT)", f"{-d.fees_day_usdt:+,.2f}", f"{-d.fees_run_usdt:+,.2f}{drag}"),
+        ("Net yield (USDT)", *net),
+        ("Liquidation distance", *liquidation_text(d)),
+    ]
+
+
+def rows(d: Digest) -> list[tuple[str, str, str]]:
+    """(figure, day, run-to-date) rows shared by the Markdown, the table and the message: the
+    carry first (:func:`carry_rows`), then the rest."""
+    return [
+        *carry_rows(d),
         ("NAV (USDT)", f"{d.nav_usdt:,.2f}", ""),
         ("ROI", _pct(d.roi_day), _pct(d.roi_run)),
         ("Turnover (USDT)", f"{d.turnover_day_usdt:,.2f}", f"{d.turnover_run_usdt:,.2f}"),
-        ("Fees (USDT)", f"{d.fees_day_usdt:,.2f}", f"{d.fees_run_usdt:,.2f}"),
-        ("Funding received (USDT)", f"{d.funding_day_usdt:+,.2f}", f"{d.funding_run_usdt:+,.2f}"),
         ("Trades", str(d.trades_day), str(d.trades_run)),
         ("Blocked orders", str(d.blocked_day), ""),
         ("Net delta", f"{d.net_delta_btc:+.6f} BTC ({d.net_delta_pct_nav:+.3f} % of NAV)", ""),
@@ -300,7 +361,6 @@ def rows(d: Digest) -> list[tuple[str, str, str]]:
             f"(day max {_frac(d.margin_used_max_pct_nav_day)})",
             "",
         ),
-        ("Liquidation distance", *liquidation_text(d)),
     ]
 
 

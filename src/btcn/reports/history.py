@@ -28,7 +28,10 @@ Rows are points in time (``run.json`` ``bar_ms`` is 0), not bars: ``ts`` is the 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,8 @@ from typing import Any
 import numpy as np
 
 from btcn.contracts import ExecutionReport, Snapshot
+from btcn.contracts.limits import MAX_ARTIFACT_TS_MS, MIN_TS_MS
+from btcn.contracts.table_checks import check_nav
 from btcn.core.kpis import compute_kpis, drawdown
 from btcn.core.planner import value_book
 from btcn.errors import InvalidInputError
@@ -189,12 +194,66 @@ def _load(
     return eq, [dict(t) for t in res.trades], res.meta
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The history as it will be once recorded: computed and checked, not yet written."""
+
+    result: Any  # btcn.backtest.outputs.RunResult
+    recorded: Recorded
+
+
 def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = None,
            execution: ExecutionReport | None = None, force: bool = False) -> Recorded:  # fmt: skip
     """Add a snapshot and/or an execution report to the history in ``run_dir`` and rewrite its
     reports; see the module docstring."""
-    from btcn.backtest.outputs import RUN_FILES, RunResult, summary_row, write_run
+    prepared = prepare(run_dir, settings, snapshot=snapshot, execution=execution, force=force)
+    commit(run_dir, prepared)
+    return prepared.recorded
+
+
+def commit(run_dir: Path, prepared: Prepared) -> None:
+    """Write a prepared history: every file of the history is replaced, in one swap."""
+    from btcn.backtest.outputs import RUN_FILES, write_run
+
+    # Digests of earlier days stay; every file of the history itself is rewritten.
+    write_run(Path(run_dir), prepared.result, force=True, keep=lambda n: n not in RUN_FILES)
+
+
+@contextlib.contextmanager
+def staged(prepared: Prepared) -> Iterator[Path]:
+    """The prepared history written to a private temporary folder (removed afterwards), so that
+    the readers' checks and the digest run on it before anything in the run folder changes."""
+    from btcn.backtest.outputs import write_run
+
+    with tempfile.TemporaryDirectory(prefix="btcn-history-") as tmp:
+        folder = Path(tmp) / "history"
+        write_run(folder, prepared.result, force=True)
+        yield folder
+
+
+def _check_times(ts_ms: list[int], what: str) -> None:
+    """The time range every reader of a run folder enforces (2009..2100, in ms), checked before
+    the history is written: a snapshot in seconds is refused here, not after the files changed."""
+    for ts in ts_ms:
+        if not MIN_TS_MS <= ts <= MAX_ARTIFACT_TS_MS:
+            raise InvalidInputError(
+                f"{what} as_of_ms {ts} is not a time between 2009 and 2100 in milliseconds"
+                + (" (seconds?)" if MIN_TS_MS // 1000 <= ts <= MAX_ARTIFACT_TS_MS // 1000 else "")
+                + "; nothing was written",
+                hint="a btcn artefact's *_ms times are epoch milliseconds",
+            )
+
+
+def prepare(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = None,
+            execution: ExecutionReport | None = None, force: bool = False) -> Prepared:  # fmt: skip
+    """Everything :func:`record` does except writing: load, add, recompute and check."""
+    from btcn.backtest.outputs import RunResult, summary_row
     from btcn.stages.common import targets_tuple
+
+    if snapshot is not None:
+        _check_times([snapshot.as_of_ms], "snapshot")
+    if execution is not None:
+        _check_times([execution.as_of_ms], "execution report")
 
     run_dir = Path(run_dir)
     eq, trades, meta = _load(run_dir, force)
@@ -292,6 +351,7 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
         kpis, int(equity["ts_ms"][0]), int(equity["ts_ms"][-1]), int(nav.shape[0]),
         turnover_usdt=float(sum(t["qty_btc"] * t["price"] for t in trades)), trades=len(trades),
         blocked=0, rebalances=rebalances, transfers=transfers, equity=equity,
+        funding_recorded=False,  # funding lands in the wallets (and NAV), not in funding_usdt
     )  # fmt: skip
     new_meta = {
         "source": SOURCE,
@@ -310,7 +370,6 @@ def record(run_dir: Path, settings: Settings, *, snapshot: Snapshot | None = Non
         "open_positions_last": positions,
         "blocked_trades": [],
     }
+    check_nav(nav, str(run_dir / "equity.parquet"))
     res = RunResult(summary, kpis, equity, trades, [], positions, new_meta)
-    # Digests of earlier days stay; every file of the history itself is rewritten.
-    write_run(run_dir, res, force=True, keep=lambda name: name not in RUN_FILES)
-    return Recorded(int(nav.shape[0]), added, booked, note)
+    return Prepared(res, Recorded(int(nav.shape[0]), added, booked, note))

@@ -31,6 +31,17 @@ def _only_digests(folder: Path) -> bool:
     return all(p.name.startswith(("digest-", PREFIX)) for p in folder.iterdir())
 
 
+def check_out_dir(run_dir: Path, out_dir: Path | None, force: bool) -> None:
+    """The refusal :func:`write_reports` would raise for ``--out-dir``, raised before anything
+    is written (validate, then write)."""
+    from btcn.runtime.folders import refuse_foreign
+
+    if out_dir is None or out_dir.resolve() == run_dir.resolve():
+        return
+    refuse_foreign(out_dir, _only_digests, "a folder of btcn digests", force=force,
+                   option="--out-dir")  # fmt: skip
+
+
 def write_reports(run_dir: Path, out_dir: Path | None, force: bool, regenerate: bool,
                   digests: dict[str, str]) -> list[str]:  # fmt: skip
     """Complete the run folder and write the digest files, each folder as one unit.

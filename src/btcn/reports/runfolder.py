@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from btcn.contracts.tables import (
     TRADES_SCHEMA_VERSION,
     TRADES_V1_MISSING,
 )
+from btcn.core import carry
 from btcn.core import kpis as K
 from btcn.errors import InvalidInputError
 from btcn.runtime.boundary import read_parquet
@@ -215,3 +216,44 @@ class RunFolder:
         return K.trailing_sharpe(
             self.ts_ms, self.nav, bar_ms=self.bar_ms, nav_start=self.nav_start, window_days=30
         )
+
+    @property
+    def is_live_history(self) -> bool:
+        return self.meta.get("source") == "live-history"
+
+    def carry(self) -> carry.CarryKpis:
+        """The carry KPIs of the run (:mod:`btcn.core.carry`). The market's funding rates come
+        from the summary's ``funding_rate_apr`` (schema 2), else from the funding the book
+        booked; a live history records no funding apart, so its funding figures are NaN."""
+        eq = self.equity
+
+        def col(name: str) -> npt.NDArray[np.float64]:
+            return eq[name].to_numpy(dtype=np.float64)
+
+        live = self.is_live_history
+        rate_sum = math.nan
+        apr = self._summary_float("funding_rate_apr")
+        if math.isfinite(apr):
+            rate_sum = apr * carry.covered_days(self.ts_ms, self.bar_ms) / K.ANNUALISATION_DAYS
+        elif not live:
+            rate_sum = carry.implied_rate_sum(col("funding_usdt"), col("short_qty_btc"),
+                                              col("long_qty_btc"), col("price_perp"))  # fmt: skip
+        k = carry.run_carry_kpis(
+            self.ts_ms, bar_ms=0 if live else self.bar_ms, nav=self.nav, nav_start=self.nav_start,
+            funding_usdt=col("funding_usdt"), fees_usdt=col("fees_usdt"),
+            net_delta_btc=col("net_delta_btc"), spot=col("price_spot"), perp=col("price_perp"),
+            short_btc=col("short_qty_btc"), long_btc=col("long_qty_btc"), market_rate_sum=rate_sum,
+        )  # fmt: skip
+        if live:
+            k = replace(k, funding_apr_on_nav=math.nan, carry_capture=math.nan, fee_drag=math.nan)
+        return k
+
+    def _summary_float(self, key: str) -> float:
+        for source in (self.summary or {}, self.meta.get("summary") or {}):
+            try:
+                value = float(source.get(key) or "nan")
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(value):
+                return value
+        return math.nan

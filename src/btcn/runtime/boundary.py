@@ -127,7 +127,16 @@ def read_parquet(source: bytes | str | Path) -> Any:
     else:
         src = str(source)
     with pq.ParquetFile(src, pre_buffer=False) as pf:
-        return pf.read(use_threads=False)
+        table = pf.read(use_threads=False)
+    # A column name given twice makes every lookup by name fail with a KeyError: refuse the file
+    # as unreadable (every caller turns ArrowInvalid into one line naming the file).
+    names = [n.lower() for n in table.column_names]
+    twice = sorted({n for n in table.column_names if names.count(n.lower()) > 1})
+    if twice:
+        import pyarrow as pa
+
+        raise pa.ArrowInvalid(f"column {twice[0]!r} appears more than once")
+    return table
 
 
 def native_reader(data: bytes) -> Any:

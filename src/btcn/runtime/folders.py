@@ -11,8 +11,8 @@ it in:
 4. ``in``: the temporary folder is renamed to ``NAME``;
 5. ``clean``: the old folder is deleted.
 
-Steps 3 and 4 run with SIGINT and SIGTERM blocked, and a failure in step 4 renames the old folder
-back, so an error or a signal leaves the folder holding either every old file or every new file.
+Steps 3 and 4 run with SIGINT and SIGTERM held back (handled as the swap ends), and a failure in
+step 4 renames the old folder back, so an error or a signal leaves the folder holding either every old file or every new file.
 A ``kill -9`` between steps 3 and 4 leaves ``NAME`` missing and its ``.old`` sibling present: the
 next commit of that folder (or :func:`recover`) renames it back first. Leftover ``.new`` siblings
 are deleted by the next commit.
@@ -126,16 +126,33 @@ def fresh(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside the block take effect when it ends.
+
+    Python runs signal handlers in the main thread whichever thread the kernel delivered the
+    signal to (pyarrow's worker threads do not block signals), so masking the main thread alone
+    does not hold a signal back: the handlers are swapped for one that only records the signal,
+    and the first one recorded is handed to the previous handler on the way out."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    caught: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
 
 
 def _is_cwd(folder: Path) -> bool:
@@ -147,24 +164,31 @@ def _is_cwd(folder: Path) -> bool:
 
 def _swap(new: Path, target: Path) -> None:
     old: Path | None = None
-    with _signals_blocked():
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{target.name}.old.", dir=target.parent))
-            os.rename(target, old)  # replaces the empty placeholder folder
-        try:
-            _step("aside")
-            os.rename(new, target)
-        except BaseException:
-            if old is not None and not target.exists():
-                os.rename(old, target)
-            raise
-        _fsync_dir(target.parent)
-        if old is not None and _is_cwd(old):
-            os.chdir(target)  # the process worked in the folder it replaced: follow the new one
+    swapped = False
     try:
+        with _signals_deferred():
+            if target.exists():
+                old = Path(
+                    tempfile.mkdtemp(prefix=f"{PREFIX}{target.name}.old.", dir=target.parent)
+                )
+                os.rename(target, old)  # replaces the empty placeholder folder
+            try:
+                _step("aside")
+                os.rename(new, target)
+                swapped = True
+            except BaseException:
+                if old is not None and not target.exists():
+                    os.rename(old, target)
+                    old = None
+                raise
+            _fsync_dir(target.parent)
+            if old is not None and _is_cwd(old):
+                os.chdir(target)  # the process worked in the folder it replaced: follow the new one
         _step("in")
     finally:
-        if old is not None:
+        # a signal held back during the swap is raised as the block ends: the old folder still
+        # goes (once the new one is in), so nothing of the commit is left beside it
+        if old is not None and swapped:
             shutil.rmtree(old, ignore_errors=True)
     _step("clean")
 

@@ -8,9 +8,8 @@ waits (up to ``busy_timeout``) instead of interleaving, and a crash leaves eithe
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +50,20 @@ _DDL = [
 ]
 
 
+@functools.cache
+def _expected_columns() -> dict[str, list[str]]:
+    """The columns of every btcn table, read from the DDL itself (an in-memory database)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for stmt in _DDL:
+            db.execute(stmt)
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: [r[1] for r in db.execute(f"PRAGMA table_info('{n}')")] for n in names
+                if not n.startswith("sqlite_")}  # fmt: skip
+    finally:
+        db.close()
+
+
 @dataclass(frozen=True)
 class JournalEvent:
     """One line of the execution journal: an intent before a request, an outcome after it."""
@@ -71,17 +84,16 @@ class StateStore:
         self.path = Path(path)
         try:
             if read_only:
-                self._db = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                )  # fmt: skip
+                self._db = self._open_read_only()
                 self._check_tables()
+                self._check_columns()
                 return
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
+            self._check_columns()  # before anything is written into the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             for stmt in _DDL:
@@ -98,6 +110,11 @@ class StateStore:
                 )
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open state store {self.path}: {exc}") from exc
+        except OSError as exc:  # e.g. its folder cannot be created (/proc/..., read-only disk)
+            raise StateError(
+                f"cannot open state store {self.path}: {exc.strerror or exc}",
+                hint="set [state] path (or BTCN_STATE__PATH) to a writable location",
+            ) from exc
 
     def _check_tables(self) -> None:
         # A read-only open creates nothing, so a foreign or damaged file must be refused here,
@@ -111,6 +128,42 @@ class StateStore:
                 f"cannot open state store {self.path}: not a btcn state store "
                 f"(no {', '.join(sorted(wanted - tables))} table)"
             )
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that never creates the file and never writes (``query_only``). It is
+        opened read-write when the file allows it: SQLite removes a WAL database's ``-wal`` and
+        ``-shm`` files when the last connection closes, which a ``mode=ro`` connection cannot do
+        (they would be left behind). A file we may not write is opened ``mode=ro``."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path))}"
+        for mode in ("rw", "ro"):
+            try:
+                db = sqlite3.connect(f"{uri}?mode={mode}", uri=True,
+                                     timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)  # fmt: skip
+                db.execute("PRAGMA query_only=ON")
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                if mode == "ro":
+                    raise
+        raise AssertionError("unreachable")
+
+    def _check_columns(self) -> None:
+        """A table with a btcn name must have btcn's columns: a damaged or foreign file is one
+        clear refusal, not a query failing half-way through a command."""
+        found = {}
+        for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            if name in _expected_columns():
+                found[name] = [r[1] for r in self._db.execute(f"PRAGMA table_info('{name}')")]
+        for name, cols in sorted(found.items()):
+            missing = [c for c in _expected_columns()[name] if c not in cols]
+            if missing:
+                raise StateError(
+                    f"cannot open state store {self.path}: table {name} lacks the column(s) "
+                    f"{', '.join(missing)} (it has {', '.join(cols)}): a damaged or foreign file",
+                    hint="point [state] path at a btcn state store, or at a new file",
+                )
 
     def close(self) -> None:
         self._db.close()
@@ -242,16 +295,17 @@ class StateStore:
     @contextlib.contextmanager
     def run_lock(self, venue: str) -> Iterator[None]:
         """One live execution per state store and venue at a time (released even on kill -9)."""
-        lock_path = self.path.with_name(f"{self.path.name}.{venue}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        from btcn.runtime.files import LockBusy, exclusive_lock
+
+        lock = exclusive_lock(self.path.with_name(f"{self.path.name}.{venue}.lock"))
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateError(
-                    f"another btcn process is executing on {venue} with state store {self.path}",
-                    hint="wait for it to finish; two executions must never interleave",
-                ) from None
+            lock.__enter__()
+        except LockBusy:
+            raise StateError(
+                f"another btcn process is executing on {venue} with state store {self.path}",
+                hint="wait for it to finish; two executions must never interleave",
+            ) from None
+        try:
             yield
         finally:
-            os.close(fd)
+            lock.__exit__(None, None, None)

@@ -10,7 +10,7 @@ from typing import Any
 
 from btcn import __version__
 from btcn.backtest.engine import run_engine
-from btcn.backtest.market import Market, build_market, restrict
+from btcn.backtest.market import Market, MissingPerp, build_market, restrict
 from btcn.backtest.outputs import RunResult, collect, write_run
 from btcn.backtest.records import EngineParams
 from btcn.backtest.unified import UnifiedSpec
@@ -60,20 +60,45 @@ def parse_bound(text: str | None, *, end: bool) -> int | None:
     return ms
 
 
-def load_market(req: BacktestRequest) -> Market:
+def warmup_ms(atr_window_ms: int, atr_periods: int) -> int:
+    """How far before ``--start`` the candles are read: the ATR at the first traded bar needs
+    ``atr_periods`` rolling candles plus the close before them (see core.threshold), so with this
+    much history it is the very value the whole file would give."""
+    return (atr_periods + 1) * atr_window_ms
+
+
+def period(req: BacktestRequest) -> tuple[int | None, int | None]:
+    """``--start``/``--end`` in milliseconds (``[start, end)``), checked."""
+    start_ms = parse_bound(req.start, end=False)
+    end_ms = parse_bound(req.end, end=True)
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise UsageError("--end must be after --start")
+    return start_ms, end_ms
+
+
+def load_market(req: BacktestRequest, start_ms: int | None = None, end_ms: int | None = None,
+                warmup: int | None = None,
+                missing_perp: MissingPerp = "error") -> Market:  # fmt: skip
+    """Read the inputs and cut them to ``[start_ms - warmup, end_ms)`` BEFORE the alignment, gap
+    and coverage checks: data outside the period run can neither refuse nor warn."""
     st = req.settings.strategy
-    spot = load_candles(req.candles, gaps="warn", what="candles")
-    perp = load_candles(req.perp, gaps="warn", what="perp") if req.perp else None
+    if warmup is None:
+        warmup = warmup_ms(st.atr_window_ms, st.atr_periods)
+    lo = None if start_ms is None else start_ms - warmup
+    spot = load_candles(req.candles, gaps="warn", what="candles").window(lo, end_ms)
+    if len(spot) < 2:
+        raise InvalidInputError(
+            "the selected period holds fewer than two bars",
+            hint="check --start/--end against the span of the candles",
+        )
+    perp = None
+    if req.perp:  # perp bars outside the spot span are trimmed (with a warning) by the alignment
+        perp = load_candles(req.perp, gaps="warn", what="perp").window(lo, end_ms)
     funding = load_funding(req.funding) if req.funding else None
     signals = load_signals(req.signals) if req.signals else EMPTY_SIGNALS
-    if req.settings.backtest.post_only_window_ms > spot.bar_ms:
-        raise InvalidInputError(
-            f"backtest.post_only_window ({req.settings.backtest.post_only_window}) is longer than one "
-            f"{spot.bar_ms // 1000}s bar; the fill model cannot see inside a bar"
-        )
     return build_market(spot, perp, funding, signals, atr_window_ms=st.atr_window_ms,
                         atr_periods=st.atr_periods, threshold_floor=st.threshold_floor,
-                        atr_multiplier=st.atr_multiplier)  # fmt: skip
+                        atr_multiplier=st.atr_multiplier, missing_perp=missing_perp)  # fmt: skip
 
 
 def run_settings(s: Settings) -> dict[str, Any]:
@@ -96,7 +121,7 @@ def engine_params(settings: Settings) -> EngineParams:
         planner=planner_params(settings, bt.slippage, dec(bt.maintenance_margin_rate)),
         fees=fee_rates(settings),
         slippage=dec(bt.slippage),
-        leverage=dec(bt.leverage),
+        leverage=dec(settings.risk.leverage),
         maintenance_margin_rate=dec(bt.maintenance_margin_rate),
         initial_nav_usdt=dec(bt.initial_nav_usdt),
         unified=None if settings.account.mode == "classic" else UnifiedSpec(
@@ -108,11 +133,8 @@ def engine_params(settings: Settings) -> EngineParams:
 def run(req: BacktestRequest, progress_factory: Callable[[int], Callable[[int], None]] | None = None,
         market: Market | None = None) -> RunResult:  # fmt: skip
     """Load inputs (unless ``market`` is given), run the engine, collect the outputs."""
-    market = market or load_market(req)
-    start_ms = parse_bound(req.start, end=False)
-    end_ms = parse_bound(req.end, end=True)
-    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
-        raise UsageError("--end must be after --start")
+    start_ms, end_ms = period(req)
+    market = market or load_market(req, start_ms, end_ms)
     first, stop = restrict(market, start_ms, end_ms)
     bar = progress_factory(stop - first) if progress_factory else None
     guard = watchdog.from_settings(req.settings, "btcn backtest")

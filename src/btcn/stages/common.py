@@ -53,7 +53,7 @@ def treasury_params(settings: Settings, maintenance_rate: Decimal) -> TreasuryPa
     (maintenance rate of the contract + the taker fee of the liquidation order)."""
     r = settings.risk
     return TreasuryParams(
-        leverage=dec(settings.backtest.leverage),
+        leverage=dec(r.leverage),
         margin_buffer=dec(r.margin_buffer),
         transfer_band=dec(r.transfer_band),
         min_liquidation_distance=dec(r.min_liquidation_distance),
@@ -66,7 +66,7 @@ def margin_rules(settings: Settings, maintenance_rate: Decimal,
     """The unified account's margin rule: the contract's maintenance rate, the book's leverage,
     the venue's BTC discount tiers (else ``[account] btc_discount_tiers``)."""
     own = tuple(DiscountTier(dec(lo), dec(d)) for lo, d in settings.account.btc_discount_tiers)
-    return MarginRules(maintenance_rate=maintenance_rate, leverage=dec(settings.backtest.leverage),
+    return MarginRules(maintenance_rate=maintenance_rate, leverage=dec(settings.risk.leverage),
                        btc_tiers=tiers or own)  # fmt: skip
 
 
@@ -142,8 +142,12 @@ def decision_settings_json(settings: Settings) -> str:
         "fees": settings.fees.model_dump(mode="json"),
         "guardrails": settings.guardrails.model_dump(mode="json"),
         "execution": settings.execution.model_dump(mode="json"),
-        "risk": settings.risk.model_dump(mode="json", exclude=classic_only_excludes(settings)),
-        "leverage": settings.backtest.leverage,
+        # [risk] leverage keeps the place it had as [backtest] leverage: same digest, same plan;
+        # the unified [risk] keys are left out on a classic account (same digest as before)
+        "risk": settings.risk.model_dump(
+            mode="json", exclude={"leverage", *classic_only_excludes(settings)}
+        ),
+        "leverage": settings.risk.leverage,
     }
     if settings.account.mode != "classic":
         part["account"] = settings.account.model_dump(mode="json")

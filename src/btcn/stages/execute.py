@@ -27,8 +27,9 @@ from btcn.core.ids import client_order_id
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO, dec
 from btcn.core.plan_check import check_plan
+from btcn.core.reconcile import Holdings, differences, plan_start
 from btcn.core.treasury import DUST_USDT, after_orders_allowed, applied_amount, available_estimate
-from btcn.errors import UsageError
+from btcn.errors import InvalidInputError, UsageError
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.paper import (
     PaperFill,
@@ -99,6 +100,7 @@ def _order_report(
             for f in fills
         ],
         detail=detail,
+        purpose=order.purpose,
     )
 
 
@@ -127,7 +129,7 @@ def paper_transfers(
         if t.from_ == "spot":
             available = book.spot_usdt
         else:
-            available = available_estimate(book, mark, mult, dec(settings.backtest.leverage))
+            available = available_estimate(book, mark, mult, dec(settings.risk.leverage))
         amount = applied_amount(t.amount_usdt, available, DUST_USDT)
         book, moved = apply_transfer(book, t.from_, amount)
         done.append((t, moved))
@@ -188,6 +190,29 @@ def simulate_plan(
     return reports, book
 
 
+def paper_mismatch(plan: Plan, book: Book, settings: Settings) -> str | None:
+    """What differs between the paper account and the book the plan was made from, by the live
+    reconcile rule and tolerance (:mod:`btcn.core.reconcile`); None when they match."""
+    held = Holdings(book.spot_btc, book.long_contracts, book.short_contracts)
+    problems = differences(plan_start(plan), held, dec(settings.gate.reconcile_tolerance_btc))
+    return "; ".join(problems) if problems else None
+
+
+def _refuse_paper_mismatch(plan: Plan, book: Book, req: ExecuteRequest) -> str:
+    """Exit 3 when the paper account is not the plan's starting book (unless --force); the note
+    to add to the report otherwise."""
+    what = paper_mismatch(plan, book, req.settings)
+    if what is None:
+        return ""
+    if not req.force:
+        raise InvalidInputError(
+            f"the paper account does not match the plan's snapshot: {what}; nothing was traded",
+            hint="plan from the paper account: btcn fetch snapshot --venue paper --candles "
+            "CANDLES | btcn plan --snapshot - --candles CANDLES | btcn execute (or add --force)",
+        )
+    return f"; --force: the paper account differed from the plan's snapshot ({what})"
+
+
 def _report(plan: Plan, digest: str, req: ExecuteRequest, status: str, orders: list[OrderExecution],
             recorded: bool, note: str) -> ExecutionReport:  # fmt: skip
     return ExecutionReport(
@@ -227,6 +252,9 @@ def run(req: ExecuteRequest) -> ExecutionReport:
                 if store.executed_report(digest, PAPER) is not None:
                     note += "; this plan was already executed on the paper account"
                 book = store.paper_book()
+        if plan.venue == PAPER and (differs := paper_mismatch(
+                plan, book or initial_paper_book(req.settings), req.settings)):  # fmt: skip
+            note += f"; the paper account differs from the plan's snapshot ({differs})"
         if not plan.orders and not plan.transfers:
             return _report(
                 plan, digest, req, "nothing_to_do", [], False, note + "; the plan has no orders"
@@ -244,6 +272,7 @@ def run(req: ExecuteRequest) -> ExecutionReport:
             return _report(plan, digest, req, "nothing_to_do", [], False, "the plan has no orders")
         with store.transaction() as db:
             book = store.paper_book(db) or initial_paper_book(req.settings)
+            forced = _refuse_paper_mismatch(plan, book, req)  # before anything changes
             orders, book = simulate_plan(
                 plan, digest, req.settings, book, req.now_ms, dry_run=False
             )
@@ -251,7 +280,7 @@ def run(req: ExecuteRequest) -> ExecutionReport:
             complete = all(o.status == "filled" for o in orders)
             traded = any(o.filled_qty_venue > 0 for o in orders) or bool(plan.transfers)
             status = "completed" if complete else "partial"
-            note = "paper account updated"
+            note = "paper account updated" + forced
             rebalanced = complete and bool(plan.orders)  # a transfer-only plan is no rebalance
             report = _report(plan, digest, req, status, orders, rebalanced, note)
             store.save_paper_book(book, req.now_ms, db)

@@ -41,6 +41,7 @@ from btcn.contracts import (
     SpotSpec,
 )
 from btcn.core.book import Book
+from btcn.core.durations import parse_duration_ms
 from btcn.core.money import dec
 from btcn.data.timeparse import iso_utc
 from btcn.errors import InvalidInputError, UsageError
@@ -50,6 +51,7 @@ from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.gate import GateClient
 from btcn.exchange.gate_unified import account_check
+from btcn.exchange.http import Dialect
 from btcn.exchange.retry import RetryPolicy
 from btcn.runtime.boundary import read_parquet
 from btcn.runtime.files import atomic_path
@@ -63,10 +65,9 @@ CandleSource = Literal[
     "gate-index",
 ]  # fmt: skip
 CANDLE_SOURCES: tuple[str, ...] = CandleSource.__args__  # type: ignore[attr-defined]
-FundingSource = Literal["binance", "gate"]
+FundingSource = Dialect  # the venue a funding history comes from
 FUNDING_SOURCES: tuple[str, ...] = ("binance", "gate")
 
-_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 BINANCE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 GATE_INTERVALS = ("10s", "1m", "5m", "15m", "30m", "1h", "4h", "8h", "1d")
 HOUR_MS = 3_600_000
@@ -76,9 +77,10 @@ Progress = Callable[[int, int], None]
 
 
 def interval_ms(interval: str) -> int:
+    """A candle interval (``5m``, ``1h``, ``1d``) in milliseconds: the one duration parser."""
     try:
-        return int(interval[:-1]) * _MS[interval[-1]]
-    except (KeyError, ValueError):
+        return parse_duration_ms(interval)
+    except ValueError:
         raise UsageError(f"unknown interval {interval!r}") from None
 
 

@@ -8,7 +8,7 @@ the live history and ``monitor push``.
   unrealised PnL (``balances.futures_usdt``) for the whole book, so both sides carry the book's
   price. Isolated margin uses each position's ``margin_usdt`` from the snapshot when the venue
   gave it, else its initial margin ``entry * size / leverage`` (the position's own leverage when
-  the venue gave a positive one, else ``[backtest] leverage``).
+  the venue gave a positive one, else ``[risk] leverage``).
 * Prices are rounded to the contract's tick **toward the mark** (the conservative side: a
   short's liquidation price is shown lower, a long's higher); ``distance`` is computed from the
   unrounded price. Gate's own ``liq_price_usdt`` is put beside btcn's as
@@ -77,7 +77,7 @@ def liquidation_infos(
         return unified_infos(snap, settings, book)
     mark = snap.prices.perp_mark_usdt
     spec = snap.perp_spec
-    leverage = dec(settings.backtest.leverage)
+    leverage = dec(settings.risk.leverage)
     pos = snap.positions
     if own:
         margins = (
@@ -85,7 +85,7 @@ def liquidation_infos(
             _isolated_margin(pos.BTC_PERP_SHORT, leverage, spec.multiplier_btc),
         )
     else:
-        margins = (None, None)  # the planned book: initial margin at [backtest] leverage
+        margins = (None, None)  # the planned book: initial margin at [risk] leverage
     long_est, short_est = estimates(
         book, mark, spec.multiplier_btc, liquidation_k(snap, settings), settings.risk.margin_mode,
         margins, leverage,

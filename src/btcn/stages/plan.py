@@ -22,6 +22,7 @@ from btcn.contracts import (
     ThresholdInfo,
     dump_json,
 )
+from btcn.core.durations import format_duration_ms
 from btcn.core.planner import Decision, decide
 from btcn.core.signals import signal_in_force
 from btcn.core.threshold import AtrReading, atr_series
@@ -53,8 +54,8 @@ def atr_at_last_bar(candles: Candles, atr_window_ms: int, periods: int) -> AtrRe
     """ATR_24h at the newest bar of a contiguous candle series."""
     if atr_window_ms % candles.bar_ms:
         raise InvalidInputError(
-            f"strategy.atr_window {atr_window_ms} ms is not a multiple of the "
-            f"{candles.bar_ms} ms candle interval"
+            f"strategy.atr_window {format_duration_ms(atr_window_ms)} is not a multiple of the "
+            f"{format_duration_ms(candles.bar_ms)} candle interval"
         )
     bars = atr_window_ms // candles.bar_ms
     atr, used = atr_series(candles.high, candles.low, candles.close, bars, periods)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from btcn.contracts import ExecutionReport, Snapshot
 from btcn.reports.digest import Digest, build_digest, to_markdown
-from btcn.reports.history import Recorded, record
-from btcn.reports.regen import write_reports
+from btcn.reports.history import Recorded, commit, prepare, staged
+from btcn.reports.regen import check_out_dir, write_reports
 from btcn.reports.runfolder import RunFolder
 from btcn.runtime.settings import Settings
 
@@ -39,10 +39,18 @@ class ReportResult:
 
 
 def run(req: ReportRequest) -> ReportResult:
+    """Validate, then write: with a snapshot or an execution to record, the new history is
+    computed, written to a private folder, read back with every reader's checks and its digest
+    built there; only then are the run folder (and ``--out-dir``) changed."""
     recorded = None
+    check_out_dir(req.run_dir, req.out_dir, req.force)
     if req.snapshot is not None or req.execution is not None:
-        recorded = record(req.run_dir, req.settings or Settings(), snapshot=req.snapshot,
-                          execution=req.execution, force=req.force)  # fmt: skip
+        prepared = prepare(req.run_dir, req.settings or Settings(), snapshot=req.snapshot,
+                           execution=req.execution, force=req.force)  # fmt: skip
+        with staged(prepared) as folder:
+            digest = build_digest(RunFolder.load(folder), req.day)
+        commit(req.run_dir, prepared)
+        recorded = prepared.recorded
     rf = RunFolder.load(req.run_dir)
     digest = build_digest(rf, req.day)
     out = req.out_dir or rf.path

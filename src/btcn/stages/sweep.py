@@ -24,7 +24,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,18 @@ import numpy as np
 
 from btcn import __version__
 from btcn.backtest.market import Market
+from btcn.core.durations import format_duration_ms
 from btcn.data.timeparse import iso_utc
 from btcn.errors import ConfigError, UsageError
 from btcn.runtime import watchdog
 from btcn.runtime.clock import now_ms
-from btcn.runtime.durations import format_duration_ms
 from btcn.runtime.files import write_text_atomic
 from btcn.runtime.folders import check_output_folder, commit_folder, refuse_foreign
 from btcn.runtime.settings import Settings
 from btcn.stages import backtest
 from btcn.sweep import store
 from btcn.sweep.backends import Backend, cores, make_backend
+from btcn.sweep.result import SweepResult
 from btcn.sweep.runner import Outcome, Task
 from btcn.sweep.space import (
     GridSpec,
@@ -54,7 +55,7 @@ from btcn.sweep.space import (
     relevant_settings,
 )
 from btcn.sweep.walkforward import chain, check_metric, choose, ranked, stability
-from btcn.sweep.windows import Window, make_windows, parse_walk_forward
+from btcn.sweep.windows import Window, coverage, coverage_problem, make_windows, parse_walk_forward
 
 WORKER_CPU_PCT = 6400.0  # the settings' ceiling: a single-threaded worker can never reach it
 SECONDS_PER_BAR = 1.5e-6  # rough engine cost, only to size batches
@@ -79,25 +80,6 @@ class SweepRequest:
     heatmap: tuple[str, str] | None = None
     overwrite: bool = False
     top: int = 20
-
-
-@dataclass
-class SweepResult:
-    rows: list[dict[str, Any]]
-    points: int
-    executed: int
-    reused: int
-    failed: int
-    metric: str
-    maximize: bool
-    keys: list[str]
-    backend: str
-    workers: int
-    best: dict[str, Any] | None
-    walk_forward: dict[str, Any] | None
-    warnings: list[str] = field(default_factory=list)
-    wf_table: list[dict[str, Any]] = field(default_factory=list)
-    oos_curve: Any = None  # btcn.sweep.walkforward.Chained
 
 
 # --- what a worker evaluates ------------------------------------------------------------------
@@ -165,12 +147,7 @@ def _check_points(points: list[Point], bar_ms: int, source: str) -> None:
     for p in points:
         if p.settings is None:
             continue
-        bt, st = p.settings.backtest, p.settings.strategy
-        if bt.post_only_window_ms > bar_ms:
-            raise ConfigError(
-                f"{source}: backtest.post_only_window = {bt.post_only_window!r} is longer than one "
-                f"{bar_ms // 1000}s bar; the fill model cannot see inside a bar"
-            )
+        st = p.settings.strategy
         if st.atr_window_ms % bar_ms:
             raise ConfigError(
                 f"{source}: strategy.atr_window = {st.atr_window!r} is not a multiple of the "
@@ -235,10 +212,8 @@ def run(
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     wf = parse_walk_forward(req.walk_forward) if req.walk_forward else None
-    start_ms = backtest.parse_bound(req.start, end=False)
-    end_ms = backtest.parse_bound(req.end, end=True)
-    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
-        raise UsageError("--end must be after --start")
+    bounds = backtest.BacktestRequest(candles=(), settings=settings, start=req.start, end=req.end)
+    start_ms, end_ms = backtest.period(bounds)
     points = build_points(spec, settings)
     keys = spec.keys
     if req.heatmap is not None:
@@ -254,9 +229,15 @@ def run(
     refuse_foreign(out_dir, lambda d: (d / store.SWEEP_PARQUET).is_file(), "a btcn sweep folder",
                    force=req.overwrite)  # fmt: skip
 
+    # Cut to the period (and the longest ATR warm-up of any point) before any data check; a
+    # walk-forward judges each window by its own coverage instead of refusing the whole span.
+    warmup = max((backtest.warmup_ms(p.settings.strategy.atr_window_ms,
+                                     p.settings.strategy.atr_periods)
+                  for p in points if p.settings is not None), default=0)  # fmt: skip
     market = backtest.load_market(backtest.BacktestRequest(
         candles=req.candles, settings=settings, perp=req.perp, funding=req.funding,
-        signals=req.signals))  # fmt: skip
+        signals=req.signals), start_ms, end_ms, warmup,
+        missing_perp="drop" if wf is not None else "error")  # fmt: skip
     _check_points(points, market.bar_ms, spec.source)
     data_digest = market_digest(market)
     ids = [point_id(p, data_digest) for p in points]
@@ -271,8 +252,10 @@ def run(
         if tail > 0:
             warnings.append(f"walk-forward: the last {format_duration_ms(tail)} do not fill a "
                             "test window and are not scored")  # fmt: skip
+        # A window holding too few of its bars is not run: it is flagged in the results instead.
+        scored = [w for w in windows if _coverage_problem(market, w, settings) is None]
         rows = [_new_row(p, pid, "train", w.index, w.train_start_ms, w.train_end_ms)
-                for w in windows for p, pid in zip(points, ids, strict=True)]  # fmt: skip
+                for w in scored for p, pid in zip(points, ids, strict=True)]  # fmt: skip
         possible_tests = {row_id(pid, "test", w.test_start_ms, w.test_end_ms)
                           for w in windows for pid in ids}  # fmt: skip
     else:
@@ -294,7 +277,8 @@ def run(
     reused = 0
     for r in old:
         mine = by_id.get(r["row_id"])
-        if mine is not None and r["status"] == "ok":
+        # a row of an older btcn lacks newer KPI columns (summary schema 2): evaluate it again
+        if mine is not None and r["status"] == "ok" and all(k in r for k in store.SUMMARY_COLUMNS):
             for k in store.SUMMARY_COLUMNS:
                 mine[k] = r[k]
             mine["status"], mine["error"] = "ok", None
@@ -414,6 +398,14 @@ def _bars_per_eval(market: Market, windows: list[Window], start_ms: int | None,
     return max(hi - lo, 1)
 
 
+def _coverage_problem(market: Market, w: Window, settings: Settings) -> str | None:
+    return coverage_problem(
+        coverage(market.open_ms, market.bar_ms, w.train_start_ms, w.train_end_ms),
+        coverage(market.open_ms, market.bar_ms, w.test_start_ms, w.test_end_ms),
+        settings.sweep.min_window_coverage,
+    )
+
+
 def _default_heatmap(spec: GridSpec) -> tuple[str, str] | None:
     axes = [k for k, v in spec.grid.items() if len(v) > 1]
     axes += [k for k in spec.random if k not in axes]
@@ -449,13 +441,19 @@ def _write_walk_forward(out_dir: Path, windows: list[Window], rows: list[dict[st
             "test_start": w.test_start_ms, "test_end": w.test_end_ms,
             "point_id": pick["point_id"] if pick else None, "point": pick["point"] if pick else None,
             "params": pick["params"] if pick else None,
+            "train_coverage": coverage(market.open_ms, market.bar_ms, w.train_start_ms,
+                                       w.train_end_ms),
+            "test_coverage": coverage(market.open_ms, market.bar_ms, w.test_start_ms,
+                                      w.test_end_ms),
         }  # fmt: skip
         for k in keys:
             row[k] = store.param_cell(pick.get(k), param_types[k]) if pick else None
         for k in store.NUMERIC_KPIS:
             row[f"is_{k}"] = pick.get(k) if pick else None
             row[f"oos_{k}"] = t.get(k) if t else None
-        if pick is None:
+        if short := _coverage_problem(market, w, settings):
+            row["status"], row["error"] = "low_coverage", short
+        elif pick is None:
             row["status"], row["error"] = (
                 "failed",
                 "no point has a finite metric on the train window",
@@ -468,18 +466,22 @@ def _write_walk_forward(out_dir: Path, windows: list[Window], rows: list[dict[st
             assert out.equity is not None
             parts.append((w.index, out.equity))
         table_rows.append(row)
+    for row in table_rows:
+        if row["status"] == "low_coverage":
+            warnings.append(f"walk-forward window {row['window']}: {row['error']}")
     if len(parts) < len(windows):
         warnings.append(f"walk-forward: {len(windows) - len(parts)} window(s) have no out-of-sample "
                         "result; the chained curve skips them")  # fmt: skip
     created = now_ms()
     wf_text = f"{format_duration_ms(wf[0])}:{format_duration_ms(wf[1])}" if wf else ""
-    meta = {"kind": "walk_forward", "schema_version": str(store.SCHEMA_VERSION),
+    meta = {"kind": "walk_forward", "schema_version": str(store.WALK_FORWARD_SCHEMA_VERSION),
             "created_at_ms": str(created), "input_digest": data_digest, "btcn_version": __version__,
             "metric": metric, "walk_forward": wf_text}  # fmt: skip
     ts = pa.timestamp("ms", tz="UTC")
     fields = [("window", pa.int64()), ("train_start", ts), ("train_end", ts), ("test_start", ts),
               ("test_end", ts), ("point_id", pa.string()), ("point", pa.int64()),
-              ("params", pa.string()), *param_types.items()]  # fmt: skip
+              ("params", pa.string()), ("train_coverage", pa.float64()),
+              ("test_coverage", pa.float64()), *param_types.items()]  # fmt: skip
     for k in store.NUMERIC_KPIS:
         fields += [(f"is_{k}", store.kpi_type(k)), (f"oos_{k}", store.kpi_type(k))]
     fields += [("status", pa.string()), ("error", pa.string())]
@@ -511,24 +513,32 @@ def _write_walk_forward(out_dir: Path, windows: list[Window], rows: list[dict[st
                "roi": k.roi, "cagr": k.cagr, "sharpe": k.sharpe, "sortino": k.sortino,
                "max_drawdown": k.max_drawdown, "fees_usdt": k.fees_usdt,
                "funding_usdt": k.funding_usdt}  # fmt: skip
-    ok_picks = [c for c in chosen if c is not None]
+    # The winners' score: windows that are complete enough and ran (a low-coverage one is shown,
+    # flagged, but counts nowhere).
+    scored = {r["window"] for r in table_rows if r["status"] == "ok"}
+    ok_picks = [
+        c for w, c in zip(windows, chosen, strict=True) if c is not None and w.index in scored
+    ]
     is_mean = {k: float(np.nanmean([float(c[k]) for c in ok_picks])) if ok_picks else None
                for k in ("roi", "cagr", "sharpe", "sortino", "max_drawdown", metric)}  # fmt: skip
-    ok_tests = [t for t in tests.values() if t["status"] == "ok"]
+    ok_tests = [t for w, t in tests.items() if t["status"] == "ok" and w in scored]
     oos_mean = {k: float(np.nanmean([float(t[k]) for t in ok_tests])) if ok_tests else None
                 for k in ("roi", "cagr", "sharpe", "sortino", "max_drawdown", metric)}  # fmt: skip
     stab = stability(
-        [{**c, "params": {k: c.get(k) for k in keys}} if c else None for c in chosen], keys
-    )
+        [{**c, "params": {k: c.get(k) for k in keys}} if c and w.index in scored else None
+         for w, c in zip(windows, chosen, strict=True)], keys
+    )  # fmt: skip
     compact = [
         {"window": r["window"], "train": [iso_utc(r["train_start"]), iso_utc(r["train_end"])],
          "test": [iso_utc(r["test_start"]), iso_utc(r["test_end"])], "point_id": r["point_id"],
          "params": {k: pick.get(k) for k in keys} if pick else None,
          f"is_{metric}": _num(r[f"is_{metric}"]), f"oos_{metric}": _num(r[f"oos_{metric}"]),
-         "is_roi": _num(r["is_roi"]), "oos_roi": _num(r["oos_roi"]), "status": r["status"]}
+         "is_roi": _num(r["is_roi"]), "oos_roi": _num(r["oos_roi"]),
+         "train_coverage": r["train_coverage"], "test_coverage": r["test_coverage"],
+         "status": r["status"], "reason": r["error"]}
         for r, pick in zip(table_rows, chosen, strict=True)
     ]  # fmt: skip
-    summary = {"kind": "walk_forward", "schema_version": store.SCHEMA_VERSION,
+    summary = {"kind": "walk_forward", "schema_version": store.WALK_FORWARD_SCHEMA_VERSION,
                "created_at_ms": created, "input_digest": data_digest, "btcn_version": __version__,
                "metric": metric, "walk_forward": wf_text, "windows": compact,
                "is_mean": {k: _num(v) for k, v in is_mean.items()},

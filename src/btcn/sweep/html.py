@@ -26,7 +26,7 @@ from btcn.sweep.store import finite
 from btcn.sweep.walkforward import ranked
 
 if TYPE_CHECKING:
-    from btcn.stages.sweep import SweepResult
+    from btcn.sweep.result import SweepResult
     from btcn.sweep.windows import Window
 
 MAX_CURVE_POINTS = 4000

@@ -20,10 +20,9 @@ Grid file (every key is a settings key written ``section.key``, quoted or as nes
 
 ``[random]`` without ``params`` draws ``samples`` points of the grid instead (without
 replacement, kept in grid order). Keys are limited to the sections that change a backtest:
-``strategy``, ``fees``, ``guardrails``, ``backtest`` and ``account`` (sweeping ``account.mode``
-keeps the base's ``[strategy]``: the unified defaults apply only to a config that sets the mode).
-Values override the base settings
-(``--config`` file and ``BTCN_*`` environment); an unknown key, a value of the wrong type or out
+``strategy``, ``fees``, ``guardrails``, ``risk``, ``backtest`` and ``account`` (sweeping
+``account.mode`` keeps the base's ``[strategy]``: the unified defaults apply only to a config that
+sets the mode). Values override the base settings (``--config`` file and ``BTCN_*`` environment); an unknown key, a value of the wrong type or out
 of range, a duplicated value or a key swept twice is an error naming it before any work starts.
 A combination that only fails as a whole (e.g. targets adding up to more than 1) becomes a point
 with an error: it is reported as failed, not run.
@@ -35,6 +34,7 @@ import copy
 import hashlib
 import itertools
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +45,11 @@ from pydantic import ValidationError
 
 from btcn.errors import ConfigError
 from btcn.runtime.boundary import parse_toml
-from btcn.runtime.settings import Settings
+from btcn.runtime.settings import OLD_KEYS, Settings
 
-SWEEPABLE = ("strategy", "fees", "guardrails", "backtest", "account")
+log = logging.getLogger("btcn.sweep")
+
+SWEEPABLE = ("strategy", "fees", "guardrails", "risk", "backtest", "account")
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 MAX_POINTS = 1_000_000
 
@@ -293,12 +295,26 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
         node[parts[-1]] = value
 
 
+def current_key(key: str, source: str, table: str) -> str:
+    """A grid key under its current name: an old name (``backtest.leverage``) is read as its new
+    one with a warning; a key that no longer changes anything is an error (sweeping it would run
+    identical points)."""
+    parts = tuple(key.split("."))
+    if len(parts) != 2 or parts not in OLD_KEYS:
+        return key
+    new = OLD_KEYS[parts]  # type: ignore[index]
+    if new is None:
+        raise ConfigError(f"{source}: {table} {key} is no longer used: remove it from the grid")
+    log.warning("%s: %s %s is now %s", source, table, key, ".".join(new))
+    return ".".join(new)
+
+
 def _check_key(base: dict[str, Any], key: str, source: str, table: str) -> None:
     parts = key.split(".")
     if parts[0] not in SWEEPABLE:
         raise ConfigError(
-            f"{source}: {table} {key}: only [strategy], [fees], [guardrails], [backtest] and "
-            "[account] keys change a backtest"
+            f"{source}: {table} {key}: only [strategy], [fees], [guardrails], [risk], "
+            "[backtest] and [account] keys change a backtest"
         )
     node: Any = base
     for i, part in enumerate(parts):
@@ -331,11 +347,12 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     dump = base.model_dump(mode="python")
     tables = {**{k: "[grid]" for k in spec.grid}, **{k: "[random.params]" for k in spec.random},
               **{k: "[fixed]" for k in spec.fixed}}  # fmt: skip
+    names = {key: current_key(key, spec.source, table) for key, table in tables.items()}
     for key, table in tables.items():
-        _check_key(dump, key, spec.source, table)
+        _check_key(dump, names[key], spec.source, table)
     fixed = copy.deepcopy(dump)
     for key, value in spec.fixed.items():
-        _set_path(fixed, key, value)
+        _set_path(fixed, names[key], value)
         try:
             _validate(fixed)
         except ValidationError as exc:
@@ -343,7 +360,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     for key, values in spec.grid.items():
         for value in values:
             trial = copy.deepcopy(fixed)
-            _set_path(trial, key, value)
+            _set_path(trial, names[key], value)
             try:
                 _validate(trial)
             except ValidationError as exc:
@@ -354,7 +371,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
         probes = dist.args if dist.kind == "choice" else dist.args[:2]
         for value in probes:
             trial = copy.deepcopy(fixed)
-            _set_path(trial, key, value)
+            _set_path(trial, names[key], value)
             try:
                 _validate(trial)
             except ValidationError as exc:
@@ -366,7 +383,7 @@ def build_points(spec: GridSpec, base: Settings) -> list[Point]:
     for i, combo in enumerate(combinations(spec)):
         data = copy.deepcopy(fixed)
         for key, value in combo.items():
-            _set_path(data, key, value)
+            _set_path(data, names[key], value)
         try:
             points.append(Point(i, combo, _validate(data)))
         except ValidationError as exc:

@@ -41,6 +41,8 @@ WALK_FORWARD_PARQUET = "walk_forward.parquet"
 WALK_FORWARD_JSON = "walk_forward.json"
 OOS_EQUITY_PARQUET = "oos_equity.parquet"
 SCHEMA_VERSION = 1
+# 2: per-window train_coverage/test_coverage, status low_coverage with its reason (keys added)
+WALK_FORWARD_SCHEMA_VERSION = 2
 
 TS = pa.timestamp("ms", tz="UTC")
 INT_KPIS = ("bars", "trades", "blocked_trades", "rebalances")

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from btcn.core.durations import format_duration_ms, parse_duration_ms
 from btcn.errors import UsageError
-from btcn.runtime.durations import format_duration_ms, parse_duration_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,22 @@ def make_windows(start_ms: int, end_ms: int, train_ms: int, test_ms: int) -> lis
             hint="use shorter windows or more data",
         )
     return out
+
+
+def coverage(open_ms: npt.NDArray[np.int64], bar_ms: int, start_ms: int, end_ms: int) -> float:
+    """Share of the bars of ``[start_ms, end_ms)`` that the data holds (0..1)."""
+    expected = (end_ms - start_ms) // bar_ms
+    if expected <= 0:
+        return 0.0
+    held = int(np.searchsorted(open_ms, end_ms) - np.searchsorted(open_ms, start_ms))
+    return min(held / expected, 1.0)
+
+
+def coverage_problem(train: float, test: float, minimum: float) -> str | None:
+    """Why a window is left out of the walk-forward scores, or None when it is complete enough."""
+    short = [f"{name} period holds {share:.1%} of its bars" for name, share in
+             (("train", train), ("test", test)) if share < minimum]  # fmt: skip
+    if not short:
+        return None
+    return (f"{' and '.join(short)} (below sweep.min_window_coverage {minimum:.0%}); "
+            "left out of the scores")  # fmt: skip

@@ -22,21 +22,23 @@ The journal (state store) receives each intent in a committed transaction **befo
 is sent, and each outcome after. Client order ids are deterministic (plan digest, leg, phase; a
 market order whose request provably never reached Gate is re-sent under ``...-m2``, ``...-m3``),
 so a run killed at any instant — even between send and acknowledgement — is finished by a re-run
-Modules: :mod:`.base` (shared state, journal), :mod:`.resolve` (look-ups, cancels, fills),
-:mod:`.reconcile` (venue rules, account vs journal), :mod:`.precheck` (pre-trade checks),
-:mod:`.phases` (PostOnly and market phases), :mod:`.executor` (the run and its report).
+Components (:mod:`.executor` composes them; they share one typed :class:`.state.LiveState`):
+:mod:`.resolve` (look-ups, cancels, fills), :mod:`.reconcile` (venue rules, account vs journal),
+:mod:`.precheck` (pre-trade checks), :mod:`.phases` (realise, PostOnly and market phases),
+:mod:`.compensate` (legging: compensating orders; sizing in :mod:`.legging`), :mod:`.treasury`
+(wallet transfers); :mod:`.executor` (the run and its report).
 """
 
 from __future__ import annotations
 
 from btcn.exchange.journal import attempt_cid
-from btcn.exchange.live.base import VENUE
 from btcn.exchange.live.executor import (
     LiveDeps,
     LiveExecutor,
     execute_live,
     gate_client_from_settings,
 )
+from btcn.exchange.live.state import VENUE
 
 __all__ = [
     "VENUE",

@@ -12,22 +12,20 @@ import httpx
 
 from btcn.contracts import Action, ExecutionReport, Leg, Plan, dump_json
 from btcn.core.legs import LEG_OF, delta_sign
-from btcn.core.money import ZERO
 from btcn.errors import InvalidInputError, UsageError
-from btcn.exchange import translate as tr
 from btcn.exchange.clock import Clock, SystemClock
 from btcn.exchange.credentials import Credentials, gate_credentials
 from btcn.exchange.duplicates import already_executed_report
 from btcn.exchange.errors import PreTradeCheckFailed
 from btcn.exchange.gate import GateClient
 from btcn.exchange.gate_unified import check_live_account
-from btcn.exchange.journal import order_report, run_key
-from btcn.exchange.live.base import VENUE
+from btcn.exchange.journal import DonePayload, PlanPayload, order_report, run_key
 from btcn.exchange.live.compensate import Compensator
 from btcn.exchange.live.phases import Phases
 from btcn.exchange.live.precheck import PreChecker
 from btcn.exchange.live.reconcile import Reconciler
 from btcn.exchange.live.resolve import Resolver
+from btcn.exchange.live.state import VENUE, LiveContext, LiveState
 from btcn.exchange.live.treasury import Treasury
 from btcn.exchange.request import ExecuteRequest
 from btcn.exchange.retry import RetryPolicy
@@ -46,102 +44,84 @@ class LiveDeps:
     retry: RetryPolicy | None = None
 
 
-class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phases):
+class LiveExecutor:
+    """One run of a plan, composed of explicit components sharing one typed state
+    (:class:`~btcn.exchange.live.state.LiveState`): reconcile, pre-check, phases, legging
+    (compensation) and treasury. Each component is given the components it calls."""
+
+    def __init__(
+        self, plan: Plan, digest: str, req: ExecuteRequest, gate: GateClient, store: StateStore,
+        clock: Clock,
+    ) -> None:  # fmt: skip
+        self.st = LiveState.for_plan(plan, digest)
+        self.cx = LiveContext(self.st, gate, store, clock, req.settings)
+        self.gate = gate
+        self.clock = clock
+        self.resolver = Resolver(self.cx)
+        self.reconciler = Reconciler(self.cx, self.resolver)
+        self.prechecker = PreChecker(self.cx)
+        self.phases = Phases(self.cx, self.resolver, self.prechecker)
+        self.legging = Compensator(self.cx, self.phases)
+        self.treasury = Treasury(self.cx)
+
     # --- entry ------------------------------------------------------------------------------------
     def run(self) -> ExecutionReport:
-        resumed = self._load_journal()
+        st, gs = self.st, self.cx.gs
+        resumed = st.fold(self.cx.store)
         now = self.clock.now_ms()
-        if not resumed and now - self.plan.as_of_ms > self.gs.max_plan_age_ms:
+        if not resumed and now - st.plan.as_of_ms > gs.max_plan_age_ms:
             raise UsageError(
-                f"plan is {(now - self.plan.as_of_ms) // 1000} s old; [gate] max_plan_age is "
-                f"{self.gs.max_plan_age}",
+                f"plan is {(now - st.plan.as_of_ms) // 1000} s old; [gate] max_plan_age is "
+                f"{gs.max_plan_age}",
                 hint="take a fresh snapshot and plan again (btcn fetch snapshot --venue gate)",
             )
         self.gate.sync_clock()
-        check_live_account(self.gate, self.settings.account.mode, self.plan)
+        # the account's mode must be the configured one; a unified account takes no transfers
+        check_live_account(self.gate, self.cx.settings.account.mode, st.plan)
         if abs(self.gate.offset_ms) > 5_000:
             log.warning("local clock is %.1f s off Gate's; using Gate's time",
                         self.gate.offset_ms / 1000)  # fmt: skip
-        self._check_rules()
+        self.reconciler.check_rules()
         if resumed:
-            log.info("resuming plan %s from the journal", self.digest[:12])
+            log.info("resuming plan %s from the journal", st.digest[:12])
         else:
-            self._journal([("", "plan", {
-                "as_of_ms": self.plan.as_of_ms,
-                "orders": [o.model_dump(mode="json") for o in self.plan.orders],
-                "transfers": [t.model_dump(mode="json") for t in self.plan.transfers],
-            })])  # fmt: skip
-            self.first_ms = now
-        self._resolve_transfers()  # a transfer with an unknown outcome is decided first
-        for a in list(self.by_cid.values()):
+            payload: PlanPayload = {
+                "as_of_ms": st.plan.as_of_ms,
+                "orders": [o.model_dump(mode="json") for o in st.plan.orders],
+                "transfers": [t.model_dump(mode="json") for t in st.plan.transfers],
+            }
+            self.cx.journal([("", "plan", payload)])
+            st.first_ms = now
+        self.treasury.resolve_transfers()  # a transfer with an unknown outcome is decided first
+        for a in list(st.by_cid.values()):
             if not a.settled:
-                self._settle(a)
-        self._reconcile()
-        if self.legs:
-            self._pre_check(self._planned_shift("before_orders"))
-        self._realise_phase()
-        if self._transfers_due("before_orders"):
-            self._do_transfers("before_orders")
-            self._read_balances()
-            if self.legs:
-                self._pre_check()
-        self._post_only_phase()
-        self._market_phase()
-        self._compensate()
-        self._after_orders()
+                self.resolver.settle(a)
+        self.reconciler.reconcile()
+        if st.legs:
+            self.prechecker.pre_check(self.treasury.planned_shift("before_orders"))
+        self.phases.realise_phase()
+        if self.treasury.transfers_due("before_orders"):
+            self.treasury.do_transfers("before_orders")
+            self.reconciler.read_balances()
+            if st.legs:
+                self.prechecker.pre_check()
+        self.phases.post_only_phase()
+        self.phases.market_phase()
+        self.legging.compensate()
+        self.treasury.after_orders(all(
+            run.filled == run.order.qty_venue
+            for run in st.legs.values() if run.purpose != "compensate"
+        ))  # fmt: skip
         return self._finish()
-
-    def _planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
-        """(spot USDT, futures available) change the pending transfers would make (after the
-        realise orders, whose profit is estimated at the plan's price)."""
-        spot = fut = ZERO
-        spot_avail = tr.spot_available(self.spot_accounts).get("USDT", ZERO)
-        fut_avail = max(tr.to_dec(self.fut_account.available, "futures available"), ZERO)
-        for run in self.legs.values():
-            side = self.sides["short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"]
-            if not run.market_only or side.entry_price_usdt is None:
-                continue
-            # what the realise order will still close: all of it on a first run, and also on a
-            # resume whose earlier attempt was provably never placed (a filled part is already
-            # in the balances just read)
-            qty = self._to_send(run)
-            if qty > 0:
-                o, entry = run.order, side.entry_price_usdt
-                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
-                    o.limit_price_usdt - entry
-                )  # fmt: skip
-                released = qty * self.mult * entry / (side.leverage or Decimal(1))
-                gain = max(move * qty * self.mult, ZERO) + released
-                fut_avail += gain
-                fut += gain
-        for run in self._transfers_due(when):
-            t = run.planned
-            amount = min(t.amount_usdt, spot_avail if t.from_ == "spot" else fut_avail)
-            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
-            spot += sign * amount
-            fut -= sign * amount
-        return spot, fut
-
-    def _after_orders(self) -> None:
-        due = self._transfers_due("after_orders")
-        if not due:
-            return
-        orders_done = all(run.filled == run.order.qty_venue for run in self.legs.values())
-        for run in due:
-            if run.planned.from_ == "futures" and not orders_done:
-                # Taking margin out of a book that did not trade as planned: left to the next plan.
-                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
-                continue
-            self._do_transfer(run)
 
     # --- report ---------------------------------------------------------------------------------------
     def _executed_net_delta(self) -> Decimal:
         """The plan's starting net delta plus every fill (spot buys net of their BTC fee)."""
-        base = self.pair_rules.base.upper() if self.pair_rules else "BTC"
-        delta = self.plan.net_delta_btc
-        for run in self.legs.values():
+        base = self.st.pair_rules.base.upper() if self.st.pair_rules else "BTC"
+        delta = self.st.plan.net_delta_btc
+        for run in self.st.legs.values():
             sign = delta_sign(run.order.action)
-            unit = Decimal(1) if run.order.leg is Leg.BTC_SPOT else self.mult
+            unit = Decimal(1) if run.order.leg is Leg.BTC_SPOT else self.st.mult
             for a in run.attempts:
                 if a.state != "final":
                     continue
@@ -152,25 +132,25 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
         return delta
 
     def _hedge_rule(self) -> str:
-        if abs(self._unmatched()) > self.mult / 2:
+        if abs(self.legging.unmatched()) > self.st.mult / 2:
             return "deviation_reported"
-        if any(r.purpose == "compensate" and r.filled > 0 for r in self.legs.values()):
+        if any(r.purpose == "compensate" and r.filled > 0 for r in self.st.legs.values()):
             return "perp_reduced"
         for rule in ("spot_sized_to_perp", "perp_sized_to_spot"):
-            if rule in self.hedge_rules:
+            if rule in self.st.hedge_rules:
                 return rule
         return "as_planned"
 
     def _finish(self) -> ExecutionReport:
-        plan = self.plan
+        plan = self.st.plan
         orders = [
-            order_report(self.legs[run_key(o.leg, o.purpose)], self.digest, self.mult)
+            order_report(self.st.legs[run_key(o.leg, o.purpose)], self.st.digest, self.st.mult)
             for o in plan.orders
         ] + [
-            order_report(r, self.digest, self.mult)
-            for r in self.legs.values() if r.purpose == "compensate"
+            order_report(r, self.st.digest, self.st.mult)
+            for r in self.st.legs.values() if r.purpose == "compensate"
         ]  # fmt: skip
-        transfers = self._transfer_reports()
+        transfers = self.treasury.transfer_reports()
         planned = orders[: len(plan.orders)]
         orders_complete = all(o.status == "filled" for o in planned) and len(orders) == len(planned)
         transfers_ok = all(t.status in ("done", "skipped") for t in transfers)
@@ -198,29 +178,31 @@ class LiveExecutor(Compensator, Treasury, Resolver, Reconciler, PreChecker, Phas
                 "; the rebalance was not recorded, so the next plan can trade again"
             )
         report = ExecutionReport(
-            as_of_ms=now, venue=VENUE, plan_digest=self.digest, plan_as_of_ms=plan.as_of_ms,
+            as_of_ms=now, venue=VENUE, plan_digest=self.st.digest, plan_as_of_ms=plan.as_of_ms,
             dry_run=False, live=True, status=status, rebalance_recorded=complete and bool(orders),  # type: ignore[arg-type]
             orders=orders, note=note, transfers=transfers, net_delta_after_btc=executed,
             hedge_rule=self._hedge_rule() if orders else None,  # type: ignore[arg-type]
         )  # fmt: skip
-        with self.store.transaction() as db:
-            self.store.journal_append(
-                self.digest, VENUE, [("", "done", {"status": status})], now, db
+        with self.cx.store.transaction() as db:
+            self.cx.store.journal_append(
+                self.st.digest, VENUE, [("", "done", DonePayload(status=status))], now, db
             )
-            self.store.record_execution(self.digest, VENUE, now, status, dump_json(report), db)
+            self.cx.store.record_execution(
+                self.st.digest, VENUE, now, status, dump_json(report), db
+            )
             if complete and orders:
-                self.store.record_rebalance(self.digest, VENUE, plan.as_of_ms, now, db)
+                self.cx.store.record_rebalance(self.st.digest, VENUE, plan.as_of_ms, now, db)
         return report
 
     def _drift_note(self, executed: Decimal | None) -> str:
         """Non-empty when the executed net delta is beyond ``max_delta_drift`` of NAV (and that
         far from what the plan itself intended)."""
-        plan = self.plan
+        plan = self.st.plan
         if executed is None or plan.nav_usdt <= 0:
             return ""
         limit = plan.max_delta_drift
         if limit is None:
-            limit = self.settings.strategy.max_delta_drift
+            limit = self.cx.settings.strategy.max_delta_drift
         pct = abs(executed) * plan.p_ref_usdt / plan.nav_usdt
         off = abs(executed - plan.net_delta_after_btc) * plan.p_ref_usdt / plan.nav_usdt
         if pct > Decimal(str(limit)) and off > Decimal(str(limit)):

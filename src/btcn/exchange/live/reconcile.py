@@ -4,29 +4,38 @@ every journaled fill before anything is sent."""
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
-from btcn.contracts import Leg, Side
+from btcn.contracts import Leg
 from btcn.core.ids import PREFIX
 from btcn.core.money import ZERO, dec, is_step_multiple
+from btcn.core.reconcile import Holdings, differences
 from btcn.exchange import translate as tr
 from btcn.exchange.errors import PreTradeCheckFailed, ReconcileError
-from btcn.exchange.live.base import HISTORY_MARGIN_S, ExecutorBase
+from btcn.exchange.live.resolve import Resolver
+from btcn.exchange.live.state import HISTORY_MARGIN_S, Balances, Component, LiveContext
 
 log = logging.getLogger("btcn.exchange.live")
 
 
-class Reconciler(ExecutorBase):
+class Reconciler(Component):
+    """The venue rules, and the account against the plan and the journal."""
+
+    def __init__(self, cx: LiveContext, resolver: Resolver) -> None:
+        super().__init__(cx)
+        self.resolver = resolver
+
     # --- venue rules -------------------------------------------------------------------------------
-    def _check_rules(self) -> None:
-        legs = {run.order.leg for run in self.legs.values()}
+    def check_rules(self) -> None:
+        legs = {run.order.leg for run in self.st.legs.values()}
         problems: list[str] = []
         if Leg.BTC_SPOT in legs:
-            self.pair_rules = self.gate.currency_pair(self.pair)
-            live = tr.spot_spec(self.pair_rules)
-            if self.pair_rules.trade_status not in ("tradable", "buyable", "sellable"):
-                problems.append(f"{self.pair} is not tradable ({self.pair_rules.trade_status})")
-            o = self.legs[Leg.BTC_SPOT].order
+            self.st.pair_rules = self.gate.currency_pair(self.st.pair)
+            live = tr.spot_spec(self.st.pair_rules)
+            if self.st.pair_rules.trade_status not in ("tradable", "buyable", "sellable"):
+                problems.append(
+                    f"{self.st.pair} is not tradable ({self.st.pair_rules.trade_status})"
+                )
+            o = self.st.legs[Leg.BTC_SPOT].order
             if not is_step_multiple(o.qty_venue, live.step_btc):
                 problems.append(f"spot quantity {o.qty_venue} is not a multiple of {live.step_btc}")
             if not is_step_multiple(o.limit_price_usdt, live.tick_usdt):
@@ -34,16 +43,16 @@ class Reconciler(ExecutorBase):
                     f"spot limit {o.limit_price_usdt} is not a multiple of the tick {live.tick_usdt}"
                 )
         if legs & {Leg.BTC_PERP_LONG, Leg.BTC_PERP_SHORT}:
-            self.contract_rules = self.gate.contract(self.contract)
-            live_p = tr.perp_spec(self.contract_rules)
-            if live_p.multiplier_btc != self.mult:
+            self.st.contract_rules = self.gate.contract(self.st.contract)
+            live_p = tr.perp_spec(self.st.contract_rules)
+            if live_p.multiplier_btc != self.st.mult:
                 problems.append(
                     f"contract multiplier is {live_p.multiplier_btc} BTC on Gate but "
-                    f"{self.mult} in the plan"
+                    f"{self.st.mult} in the plan"
                 )
-            if self.contract_rules.in_delisting:
-                problems.append(f"{self.contract} is being delisted")
-            for o in (r.order for r in self.legs.values() if r.order.leg is not Leg.BTC_SPOT):
+            if self.st.contract_rules.in_delisting:
+                problems.append(f"{self.st.contract} is being delisted")
+            for o in (r.order for r in self.st.legs.values() if r.order.leg is not Leg.BTC_SPOT):
                 leg = o.leg
                 if o.qty_venue != o.qty_venue.to_integral_value():
                     problems.append(f"{leg} size {o.qty_venue} is not a whole number of contracts")
@@ -58,37 +67,12 @@ class Reconciler(ExecutorBase):
             )
 
     # --- reconcile ---------------------------------------------------------------------------------
-    def _expected(self) -> dict[str, Decimal]:
-        """Starting book (the plan's legs) plus every fill of this plan the journal holds."""
-        start = {lw.leg: lw.qty_btc for lw in self.plan.weights}
-        exp = {
-            "spot_btc": start.get(Leg.BTC_SPOT, ZERO),
-            "long": start.get(Leg.BTC_PERP_LONG, ZERO) / self.mult,
-            "short": start.get(Leg.BTC_PERP_SHORT, ZERO) / self.mult,
-        }
-        base = self.pair_rules.base.upper() if self.pair_rules else "BTC"
-        for run in self.legs.values():
-            buy = run.order.side is Side.BUY
-            for a in run.attempts:
-                if a.state != "final":
-                    continue
-                for f in a.fills:
-                    qty = Decimal(f["qty"])
-                    if run.order.leg is Leg.BTC_SPOT:
-                        fee_btc = Decimal(f["fee"]) if f["fee_currency"] == base else ZERO
-                        exp["spot_btc"] += (qty if buy else -qty) - fee_btc
-                    else:
-                        key = "long" if run.order.leg is Leg.BTC_PERP_LONG else "short"
-                        grows = run.order.action.value.startswith("OPEN")
-                        exp[key] += qty if grows else -qty
-        return exp
-
-    def _read_balances(self) -> None:
+    def read_balances(self) -> None:
         """Spot and futures balances again (after a transfer), for the pre-trade check."""
-        self.fut_account = self.gate.futures_account()
-        self.spot_accounts = self.gate.spot_accounts()
+        self.st.balances.futures = self.gate.futures_account()
+        self.st.balances.spot = self.gate.spot_accounts()
 
-    def _reconcile(self) -> None:
+    def reconcile(self) -> None:
         problems: list[str] = []
         fut = self.gate.futures_account()
         if not tr.is_dual_mode(fut):
@@ -98,24 +82,18 @@ class Reconciler(ExecutorBase):
                 "perpetual account to hedge mode (no open positions or orders allowed while "
                 "switching)",
             )
-        self.fut_account = fut
-        self.spot_accounts = self.gate.spot_accounts()
-        self.sides = tr.position_sides(self.gate.dual_positions(self.contract), self.contract)
-        exp = self._expected()
-        actual_btc = tr.spot_totals(self.spot_accounts).get("BTC", ZERO)
-        tol = dec(self.gs.reconcile_tolerance_btc)
-        if abs(actual_btc - exp["spot_btc"]) > tol:
-            problems.append(f"spot BTC is {actual_btc}, expected {exp['spot_btc']}")
-        for side in ("long", "short"):
-            if self.sides[side].contracts != exp[side]:
-                problems.append(
-                    f"perp {side} is {self.sides[side].contracts} contracts, expected {exp[side]}"
-                )
+        sides = tr.position_sides(self.gate.dual_positions(self.st.contract), self.st.contract)
+        self.st.balances_read = Balances(fut, self.gate.spot_accounts(), sides)
+        exp = self.st.expected()
+        actual = Holdings(tr.spot_totals(self.st.balances.spot).get("BTC", ZERO),
+                          sides["long"].contracts, sides["short"].contracts)  # fmt: skip
+        expected = Holdings(exp["spot_btc"], exp["long"], exp["short"])
+        problems += differences(expected, actual, dec(self.cx.gs.reconcile_tolerance_btc))
         # Orders with btcn's prefix: ours must all be known; another plan's must not be open.
-        mine = f"{PREFIX}{self.digest[:12]}-"
-        since_s = int((self.first_ms or self.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
-        open_spot = self.gate.list_spot_orders(self.pair, "open")
-        open_fut = self.gate.list_futures_orders(self.contract, "open")
+        mine = f"{PREFIX}{self.st.digest[:12]}-"
+        since_s = int((self.st.first_ms or self.st.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
+        open_spot = self.gate.list_spot_orders(self.st.pair, "open")
+        open_fut = self.gate.list_futures_orders(self.st.contract, "open")
         foreign = [o.text for o in [*open_spot, *open_fut]
                    if o.text.startswith(PREFIX) and not o.text.startswith(mine)]  # fmt: skip
         if foreign:
@@ -124,12 +102,12 @@ class Reconciler(ExecutorBase):
                 + ", ".join(sorted(foreign))
                 + " (re-run that plan's execute to finish it, or cancel them on Gate)"
             )
-        seen = {o.text for o in self._spot_history(since_s)} | {
-            o.text for o in self._futures_history(since_s)
+        seen = {o.text for o in self.resolver.spot_history(since_s)} | {
+            o.text for o in self.resolver.futures_history(since_s)
         }
-        seen |= {t.text for t in self.gate.spot_trades(self.pair, from_s=since_s)}
-        seen |= {t.text for t in self.gate.futures_trades(self.contract)}
-        unknown = sorted(t for t in seen if t.startswith(mine) and t not in self.by_cid)
+        seen |= {t.text for t in self.gate.spot_trades(self.st.pair, from_s=since_s)}
+        seen |= {t.text for t in self.gate.futures_trades(self.st.contract)}
+        unknown = sorted(t for t in seen if t.startswith(mine) and t not in self.st.by_cid)
         if unknown:
             problems.append(
                 "orders of this plan exist on Gate but not in the journal: "

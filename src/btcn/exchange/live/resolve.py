@@ -16,19 +16,29 @@ from btcn.exchange.errors import (
     UncertainOrderError,
     is_not_found,
 )
-from btcn.exchange.journal import Attempt, chronological, fill_json, market_of
-from btcn.exchange.live.base import EXPTIME_MARGIN_MS, HISTORY_MARGIN_S, RESUME_HINT, ExecutorBase
+from btcn.exchange.journal import (
+    AbsentPayload,
+    AckPayload,
+    Attempt,
+    FinalPayload,
+    chronological,
+    fill_json,
+    market_of,
+)
+from btcn.exchange.live.state import EXPTIME_MARGIN_MS, HISTORY_MARGIN_S, RESUME_HINT, Component
 
 log = logging.getLogger("btcn.exchange.live")
 
 
-class Resolver(ExecutorBase):
+class Resolver(Component):
+    """Looks attempts up on the venue, cancels what rests, books fills (journaled)."""
+
     # --- looking orders up -----------------------------------------------------------------------
     def _get_by_id(self, a: Attempt) -> tr.VenueOrder | None:
         assert a.order_id is not None
         try:
             if market_of(a.leg) == "spot":
-                return tr.spot_order(self.gate.get_spot_order(a.order_id, self.pair))
+                return tr.spot_order(self.gate.get_spot_order(a.order_id, self.st.pair))
             return tr.futures_order(self.gate.get_futures_order(a.order_id))
         except RejectedError as exc:
             if is_not_found(exc):
@@ -41,19 +51,19 @@ class Resolver(ExecutorBase):
             found = self._get_by_id(a)
             if found is not None:
                 return found
-        since_s = int((self.first_ms or self.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
+        since_s = int((self.st.first_ms or self.st.plan.as_of_ms) / 1000) - HISTORY_MARGIN_S
         if market_of(a.leg) == "spot":
             try:
-                return tr.spot_order(self.gate.get_spot_order(a.cid, self.pair))
+                return tr.spot_order(self.gate.get_spot_order(a.cid, self.st.pair))
             except RejectedError as exc:
                 if not is_not_found(exc):
                     raise
             # Gate resolves a spot text only while the order is open: search the history.
-            for o in self._spot_history(since_s):
+            for o in self.spot_history(since_s):
                 if o.text == a.cid:
                     return tr.spot_order(o)
             trades = [
-                t for t in self.gate.spot_trades(self.pair, from_s=since_s) if t.text == a.cid
+                t for t in self.gate.spot_trades(self.st.pair, from_s=since_s) if t.text == a.cid
             ]
         else:
             try:
@@ -61,32 +71,32 @@ class Resolver(ExecutorBase):
             except RejectedError as exc:
                 if not is_not_found(exc):
                     raise
-            for fo in self._futures_history(since_s):
+            for fo in self.futures_history(since_s):
                 if fo.text == a.cid:
                     return tr.futures_order(fo)
-            trades_f = [t for t in self.gate.futures_trades(self.contract) if t.text == a.cid]
+            trades_f = [t for t in self.gate.futures_trades(self.st.contract) if t.text == a.cid]
             trades = trades_f  # type: ignore[assignment]
         if trades:
             a.order_id = trades[0].order_id
             return self._get_by_id(a)
         return None
 
-    def _spot_history(self, since_s: int) -> list[w.SpotOrder]:
+    def spot_history(self, since_s: int) -> list[w.SpotOrder]:
         out: list[w.SpotOrder] = []
-        out += self.gate.list_spot_orders(self.pair, "open")
+        out += self.gate.list_spot_orders(self.st.pair, "open")
         page = 1
         while True:
-            rows = self.gate.list_spot_orders(self.pair, "finished", page=page, from_s=since_s)
+            rows = self.gate.list_spot_orders(self.st.pair, "finished", page=page, from_s=since_s)
             out += rows
             if len(rows) < 100 or page >= 20:
                 return out
             page += 1
 
-    def _futures_history(self, since_s: int) -> list[w.FuturesOrder]:
-        out: list[w.FuturesOrder] = list(self.gate.list_futures_orders(self.contract, "open"))
+    def futures_history(self, since_s: int) -> list[w.FuturesOrder]:
+        out: list[w.FuturesOrder] = list(self.gate.list_futures_orders(self.st.contract, "open"))
         offset = 0
         while True:
-            rows = self.gate.list_futures_orders(self.contract, "finished", offset=offset)
+            rows = self.gate.list_futures_orders(self.st.contract, "finished", offset=offset)
             out += rows
             oldest = min((tr.seconds_to_ms(r.create_time) or 0 for r in rows), default=0)
             if len(rows) < 100 or oldest < since_s * 1000 or offset >= 2000:
@@ -100,13 +110,13 @@ class Resolver(ExecutorBase):
         fills: list[tr.TradeFill] = []
         for _ in range(4):
             if order.market == "spot":
-                rows = self.gate.spot_trades(self.pair, order_id=order.order_id)
-                base = self.pair_rules.base if self.pair_rules else "BTC"
-                quote = self.pair_rules.quote if self.pair_rules else "USDT"
+                rows = self.gate.spot_trades(self.st.pair, order_id=order.order_id)
+                base = self.st.pair_rules.base if self.st.pair_rules else "BTC"
+                quote = self.st.pair_rules.quote if self.st.pair_rules else "USDT"
                 fills = [tr.spot_fill(t, base, quote) for t in rows]
             else:
                 fills = [tr.futures_fill(t) for t in
-                         self.gate.futures_trades(self.contract, order_id=order.order_id)]  # fmt: skip
+                         self.gate.futures_trades(self.st.contract, order_id=order.order_id)]  # fmt: skip
             if sum((f.qty_venue for f in fills), ZERO) == order.filled_venue:
                 return sorted(fills, key=chronological)
             self.clock.sleep(0.5)  # the trade feed can lag the order state by a moment
@@ -126,7 +136,7 @@ class Resolver(ExecutorBase):
         for _ in range(3):
             try:
                 if order.market == "spot":
-                    done = tr.spot_order(self.gate.cancel_spot_order(order.order_id, self.pair))
+                    done = tr.spot_order(self.gate.cancel_spot_order(order.order_id, self.st.pair))
                 else:
                     done = tr.futures_order(self.gate.cancel_futures_order(order.order_id))
                 if not done.is_open:
@@ -161,20 +171,22 @@ class Resolver(ExecutorBase):
                 order = self._find(a)
         if order is None:
             a.state = "absent"
-            self._journal([(a.cid, "absent", {"reason": "not on the venue after its deadline"})])
+            self.cx.journal(
+                [(a.cid, "absent", AbsentPayload(reason="not on the venue after its deadline"))]
+            )
             log.info("%s: never reached Gate", a.cid)
         return order
 
-    def _settle(self, a: Attempt) -> None:
+    def settle(self, a: Attempt) -> None:
         """Bring an attempt to a final state (or prove it never existed)."""
         order = self._find_or_wait(a)
         if order is None:
             return
         if order.is_open:
             order = self._cancel(a, order)
-        self._final(a, order)
+        self.final(a, order)
 
-    def _resolve_after_send(self, a: Attempt) -> None:
+    def resolve_after_send(self, a: Attempt) -> None:
         """After an ambiguous create: a resting PostOnly keeps resting for its window."""
         order = self._find_or_wait(a)
         if order is None:
@@ -182,14 +194,14 @@ class Resolver(ExecutorBase):
         if order.is_open and a.phase == "p":
             a.state = "acked"
             a.order_id = order.order_id
-            self._journal([(a.cid, "ack", {"order_id": order.order_id, "open": True,
-                                           "filled": str(order.filled_venue)})])  # fmt: skip
+            self.cx.journal([(a.cid, "ack", AckPayload(
+                order_id=order.order_id, open=True, filled=str(order.filled_venue)))])  # fmt: skip
             return
         if order.is_open:
             order = self._cancel(a, order)
-        self._final(a, order)
+        self.final(a, order)
 
-    def _final(self, a: Attempt, order: tr.VenueOrder) -> None:
+    def final(self, a: Attempt, order: tr.VenueOrder) -> None:
         fills = self._fills(a, order)
         a.state = "final"
         a.order_id = order.order_id
@@ -197,10 +209,10 @@ class Resolver(ExecutorBase):
         a.avg_price = order.avg_price_usdt
         a.finish_as = order.finish_as
         a.fills = [fill_json(f) for f in fills]
-        self._journal([(a.cid, "final", {
-            "order_id": order.order_id, "filled": str(order.filled_venue),
-            "avg_price": str(order.avg_price_usdt) if order.avg_price_usdt is not None else None,
-            "finish_as": order.finish_as, "fills": a.fills,
-        })])  # fmt: skip
+        self.cx.journal([(a.cid, "final", FinalPayload(
+            order_id=order.order_id, filled=str(order.filled_venue),
+            avg_price=str(order.avg_price_usdt) if order.avg_price_usdt is not None else None,
+            finish_as=order.finish_as, fills=a.fills,
+        ))])  # fmt: skip
         log.info("%s: filled %s of %s (%s)", a.cid, order.filled_venue, order.qty_venue,
                  order.finish_as)  # fmt: skip

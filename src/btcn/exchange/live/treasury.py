@@ -17,34 +17,37 @@ provably not sent, ``ambiguous`` on a timeout / reset / 5xx). An attempt whose o
 
 "Did not happen" is concluded only once the request's HTTP timeout plus a margin has passed since
 the intent (a request still in flight could otherwise land later). Only then is the transfer sent
-again (a new attempt number). Each amount is recomputed from the balances read just before it:
-``min(planned, source available)``, floored to the cent, skipped below :data:`DUST_USDT`.
+again (a new attempt number). Each amount is recomputed from the balances read just before it
+by the one rule every executor applies, :func:`btcn.core.treasury.applied_amount` (the planned
+amount capped by the source wallet's available, floored to the cent, none under the dust level);
+after the orders, :func:`btcn.core.treasury.after_orders_allowed` decides whether it is sent.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from btcn.contracts import TransferExecution
+from btcn.contracts import Leg, TransferExecution
 from btcn.core.money import ZERO
+from btcn.core.treasury import DUST_USDT, after_orders_allowed, applied_amount
 from btcn.errors import ExchangeError
 from btcn.exchange import translate as tr
-from btcn.exchange.errors import (
-    AuthError,
-    RateLimitedError,
-    RejectedError,
-    ServerError,
-    TransportError,
-    UncertainTransferError,
+from btcn.exchange.errors import UncertainTransferError, write_outcome
+from btcn.exchange.journal import (
+    TransferRun,
+    XferAbsentPayload,
+    XferAmbiguousPayload,
+    XferAttempt,
+    XferDonePayload,
+    XferIntentPayload,
+    XferRefusedPayload,
+    XferSkippedPayload,
 )
-from btcn.exchange.journal import TransferRun, XferAttempt
-from btcn.exchange.live.base import ExecutorBase
+from btcn.exchange.live.state import Component, to_send
 
 log = logging.getLogger("btcn.exchange.live")
 
-DUST_USDT = Decimal("0.01")
-CENT = Decimal("0.01")
 LEDGER_MARGIN_S = 120  # look this far before an intent in the ledger (clock differences)
 SETTLE_MARGIN_S = 2.0  # beyond the HTTP timeout before "not found" means "never happened"
 BALANCE_TOLERANCE = Decimal("0.01")
@@ -55,12 +58,14 @@ TRANSFER_HINT = (
 )
 
 
-class Treasury(ExecutorBase):
+class Treasury(Component):
+    """The plan's wallet transfers: sent, decided when their outcome is unknown, reported."""
+
     # --- state -----------------------------------------------------------------------------------
     def _claimed_ledger_ids(self) -> set[str]:
         return {
             a.ledger_id
-            for run in self.transfers.values()
+            for run in self.st.transfers.values()
             for a in run.attempts
             if a.state == "done" and a.ledger_id
         }
@@ -69,7 +74,7 @@ class Treasury(ExecutorBase):
         """(spot USDT total, spot USDT available, futures total, futures available)."""
         spot = self.gate.spot_accounts()
         fut = self.gate.futures_account()
-        quote = self.pair_rules.quote.upper() if self.pair_rules else "USDT"
+        quote = self.st.pair_rules.quote.upper() if self.st.pair_rules else "USDT"
         return (
             tr.spot_totals(spot).get(quote, ZERO),
             tr.spot_available(spot).get(quote, ZERO),
@@ -105,7 +110,7 @@ class Treasury(ExecutorBase):
 
     def _resolve_transfer(self, run: TransferRun, a: XferAttempt) -> None:
         """Decide an attempt whose answer was never seen; journal the conclusion."""
-        settle_ms = a.ts_ms + int((self.gs.timeout_s + SETTLE_MARGIN_S) * 1000)
+        settle_ms = a.ts_ms + int((self.cx.gs.timeout_s + SETTLE_MARGIN_S) * 1000)
         happened, ledger_id = self._happened(run, a)
         if happened is False:
             wait_ms = settle_ms - self.gate.venue_now_ms()
@@ -129,28 +134,38 @@ class Treasury(ExecutorBase):
             a.detail = "confirmed from the futures ledger" if ledger_id else (
                 "confirmed from the balances (not on the ledger yet)"
             )  # fmt: skip
-            self._journal([(run.key, "done", {"n": a.n, "ledger_id": ledger_id,
-                                              "detail": a.detail})])  # fmt: skip
+            self.cx.journal([(run.key, "done", XferDonePayload(
+                n=a.n, ledger_id=ledger_id, detail=a.detail))])  # fmt: skip
             log.info("%s: transfer of %s USDT happened (%s)", run.key, a.amount, a.detail)
         else:
             a.state = "absent"
-            self._journal([(run.key, "absent", {"n": a.n, "reason": "not on the ledger, "
-                                                "balances unchanged"})])  # fmt: skip
+            self.cx.journal([(run.key, "absent", XferAbsentPayload(
+                n=a.n, reason="not on the ledger, balances unchanged"))])  # fmt: skip
             log.info("%s: transfer of %s USDT never happened", run.key, a.amount)
 
-    def _resolve_transfers(self) -> None:
+    def resolve_transfers(self) -> None:
         """First thing of a run: every transfer attempt with an unknown outcome is decided."""
-        for run in self.transfers.values():
+        for run in self.st.transfers.values():
             last = run.last
             if last is not None and last.state in ("intent", "ambiguous"):
                 self._resolve_transfer(run, last)
 
     # --- sending -----------------------------------------------------------------------------------
-    def _transfers_due(self, when: str) -> list[TransferRun]:
-        return [r for r in self.transfers.values() if r.planned.when == when and not r.finished]
+    def transfers_due(self, when: str) -> list[TransferRun]:
+        return [r for r in self.st.transfers.values() if r.planned.when == when and not r.finished]
 
-    def _do_transfers(self, when: str) -> None:
-        for run in self._transfers_due(when):
+    def do_transfers(self, when: str) -> None:
+        for run in self.transfers_due(when):
+            self._do_transfer(run)
+
+    def after_orders(self, all_filled: bool) -> None:
+        """The plan's after-orders transfers, as every executor sends them
+        (:func:`btcn.core.treasury.after_orders_allowed`)."""
+        for run in self.transfers_due("after_orders"):
+            if not after_orders_allowed(run.planned.from_, all_filled):
+                # Taking margin out of a book that did not trade as planned: left to the next plan.
+                run.not_sent_reason = "the orders did not all fill: the margin stays in futures"
+                continue
             self._do_transfer(run)
 
     def _do_transfer(self, run: TransferRun) -> None:
@@ -164,28 +179,31 @@ class Treasury(ExecutorBase):
             if happened:
                 last.state, last.ledger_id = "done", ledger_id
                 last.detail = "found on the futures ledger before sending it again"
-                self._journal([(run.key, "done", {"n": last.n, "ledger_id": ledger_id,
-                                                  "detail": last.detail})])  # fmt: skip
+                self.cx.journal([(run.key, "done", XferDonePayload(
+                    n=last.n, ledger_id=ledger_id, detail=last.detail))])  # fmt: skip
                 return
         spot_total, spot_avail, fut_total, fut_avail = self._balances_now()
         source = spot_avail if t.from_ == "spot" else fut_avail
-        amount = min(t.amount_usdt, source).quantize(CENT, rounding=ROUND_DOWN)
-        if amount < DUST_USDT:
-            run.skipped = f"{t.from_} wallet has {source} USDT available: below the dust level"
-            run.skipped_amount = max(amount, ZERO)
-            self._journal([(run.key, "skipped", {"reason": run.skipped,
-                                                 "amount": str(run.skipped_amount)})])  # fmt: skip
+        amount = applied_amount(t.amount_usdt, source, DUST_USDT)
+        if amount == 0:
+            run.skipped = (
+                f"{t.from_} wallet has {source} USDT available: below the {DUST_USDT} USDT minimum"
+            )
+            run.skipped_amount = ZERO
+            self.cx.journal([(run.key, "skipped", XferSkippedPayload(
+                reason=run.skipped, amount=str(run.skipped_amount)))])  # fmt: skip
             log.warning("%s skipped: %s", run.key, run.skipped)
             return
         a = XferAttempt(len(run.attempts) + 1, amount, self.gate.venue_now_ms(), spot_total,
                         fut_total)  # fmt: skip
         if amount < t.amount_usdt:
             a.detail = f"capped to the {t.from_} wallet's available {source} USDT"
-        self._journal([(run.key, "intent", {
+        intent: XferIntentPayload = {
             "n": a.n, "from": t.from_, "to": t.to, "amount": str(amount), "ts_ms": a.ts_ms,
             "spot_before": str(spot_total), "fut_before": str(fut_total),
             "source_available": str(source), "reason": t.reason, "when": t.when,
-        })])  # fmt: skip
+        }  # fmt: skip
+        self.cx.journal([(run.key, "intent", intent)])
         run.attempts.append(a)
         log.info("transferring %s USDT %s -> %s (%s)", amount, t.from_, t.to, t.reason)
         try:
@@ -194,42 +212,68 @@ class Treasury(ExecutorBase):
             self._transfer_failed(run, a, exc)
             return
         a.state, a.tx_id = "done", tx_id
-        self._journal([(run.key, "done", {"n": a.n, "tx_id": tx_id, "detail": a.detail})])
+        self.cx.journal([(run.key, "done", XferDonePayload(n=a.n, tx_id=tx_id, detail=a.detail))])
 
     def _transfer_failed(self, run: TransferRun, a: XferAttempt, exc: ExchangeError) -> None:
-        if isinstance(exc, TransportError) and not exc.maybe_processed:
-            outcome = "absent"
-        elif isinstance(exc, (RateLimitedError, AuthError)):
-            outcome = "absent"  # refused before acting (after the retries): stop the run
-        elif isinstance(exc, RejectedError):
-            outcome = "refused"
-        elif isinstance(exc, (TransportError, ServerError)):
-            outcome = "ambiguous"
-        else:
-            outcome = "ambiguous"  # e.g. a 2xx whose body cannot be read
-        if outcome == "refused":
+        outcome = write_outcome(exc)
+        if outcome == "rejected":
             a.state = "refused"
             a.detail = f"refused by Gate ({getattr(exc, 'label', '') or exc.message})"
-            self._journal([(run.key, "refused", {"n": a.n, "label": getattr(exc, "label", ""),
-                                                 "detail": a.detail})])  # fmt: skip
+            self.cx.journal([(run.key, "refused", XferRefusedPayload(
+                n=a.n, label=getattr(exc, "label", ""), detail=a.detail))])  # fmt: skip
             log.warning("%s refused: %s", run.key, exc.message)
             return
-        if outcome == "absent":
+        if outcome in ("absent", "absent_stop"):
+            # provably not done: a transfer is not sent past an auth, clock or rate-limit refusal
             a.state = "absent"
-            self._journal([(run.key, "absent", {"n": a.n, "reason": exc.message})])
+            self.cx.journal([(run.key, "absent", XferAbsentPayload(n=a.n, reason=exc.message))])
             raise exc
         a.state = "ambiguous"
-        self._journal([(run.key, "ambiguous", {"n": a.n, "error": exc.message})])
+        self.cx.journal([(run.key, "ambiguous", XferAmbiguousPayload(n=a.n, error=exc.message))])
         log.warning("outcome of %s unknown (%s): checking the ledger and the balances", run.key,
                     exc.message)  # fmt: skip
         self._resolve_transfer(run, a)
         if a.state == "absent":
             self._do_transfer(run)  # provably never happened: send it again
 
+    def planned_shift(self, when: str) -> tuple[Decimal, Decimal]:
+        """(spot USDT, futures available) change the pending transfers would make (after the
+        realise orders, whose profit is estimated at the plan's price)."""
+        spot = fut = ZERO
+        spot_avail = tr.spot_available(self.st.balances.spot).get("USDT", ZERO)
+        fut_avail = max(tr.to_dec(self.st.balances.futures.available, "futures available"), ZERO)
+        for run in self.st.legs.values():
+            side = self.st.balances.sides[
+                "short" if run.order.leg is Leg.BTC_PERP_SHORT else "long"
+            ]
+            if not run.market_only or side.entry_price_usdt is None:
+                continue
+            # what the realise order will still close: all of it on a first run, and also on a
+            # resume whose earlier attempt was provably never placed (a filled part is already
+            # in the balances just read)
+            qty = to_send(run)
+            if qty > 0:
+                o, entry = run.order, side.entry_price_usdt
+                move = entry - o.limit_price_usdt if o.leg is Leg.BTC_PERP_SHORT else (
+                    o.limit_price_usdt - entry
+                )  # fmt: skip
+                released = qty * self.st.mult * entry / (side.leverage or Decimal(1))
+                gain = max(move * qty * self.st.mult, ZERO) + released
+                fut_avail += gain
+                fut += gain
+        for run in self.transfers_due(when):
+            t = run.planned
+            avail = spot_avail if t.from_ == "spot" else fut_avail
+            amount = applied_amount(t.amount_usdt, avail, DUST_USDT)
+            sign = Decimal(1) if t.to == "spot" else Decimal(-1)
+            spot += sign * amount
+            fut -= sign * amount
+        return spot, fut
+
     # --- report ------------------------------------------------------------------------------------
-    def _transfer_reports(self) -> list[TransferExecution]:
+    def transfer_reports(self) -> list[TransferExecution]:
         out = []
-        for run in self.transfers.values():
+        for run in self.st.transfers.values():
             t = run.planned
             last = run.last
             detail: list[str] = []

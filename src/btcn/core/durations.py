@@ -1,4 +1,11 @@
-"""Durations written as ``"500ms"``, ``"5s"``, ``"60m"``, ``"24h"``, ``"7d"``."""
+"""The one duration type: text such as ``"500ms"``, ``"5s"``, ``"60m"``, ``"24h"``, ``"7d"``,
+parsed once into integer milliseconds.
+
+:class:`Duration` is the text as written (a ``str``: settings dump it unchanged, so the inputs
+digest of a plan does not depend on how btcn stores it) carrying ``.ms``, computed when the value
+is made. Settings keys, command-line options (``--since``, ``--walk-forward``) and candle
+intervals (``btcn fetch --interval``) all go through :func:`parse_duration_ms`.
+"""
 
 from __future__ import annotations
 
@@ -47,3 +54,29 @@ def format_duration_ms(ms: int) -> str:
         if ms and ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
+
+
+class Duration(str):
+    """A duration as written, with its length in integer milliseconds in ``ms``.
+
+    Equal, hashed and serialised as its text (``Duration("60m") == "60m"``); two spellings of one
+    length are different texts with the same ``ms``. Invalid text raises ValueError on creation,
+    so a Duration that exists is a valid one."""
+
+    ms: int
+
+    def __new__(cls, text: str) -> Duration:
+        ms = parse_duration_ms(text)
+        self = super().__new__(cls, text)
+        self.ms = ms
+        return self
+
+    @classmethod
+    def positive(cls, text: str) -> Duration:
+        """A Duration longer than zero (a window or a timeout of 0 means nothing)."""
+        parse_positive_duration_ms(text)
+        return cls(text)
+
+    @property
+    def seconds(self) -> float:
+        return self.ms / 1000
