@@ -6,6 +6,8 @@ from enum import StrEnum
 from typing import Literal
 
 MarginMode = Literal["cross", "isolated"]  # how Gate margins a perp position
+# Which Gate account btcn runs on ([account] mode; manual "Running on a unified account")
+AccountMode = Literal["classic", "unified"]
 Wallet = Literal["spot", "futures"]  # a Gate wallet a transfer moves USDT between
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, TypeAdapter
 
 from btcn.contracts import Balances, CurrencyEquity, DiscountBand, Plan, UnifiedAccountInfo
+from btcn.contracts.enums import AccountMode
 from btcn.core.money import ZERO
 from btcn.errors import InvalidInputError
 from btcn.exchange.errors import ExchangeError, RejectedError
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("btcn.exchange")
 
-AccountMode = Literal["classic", "unified"]
 UNIFIED_VENUE_MODE = "multi_currency"
 _WHY = {
     "portfolio": "portfolio margin allows one-way positions only, btcn needs hedge mode",

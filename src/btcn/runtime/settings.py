@@ -34,7 +34,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from btcn.contracts.enums import MarginMode
+from btcn.contracts.enums import AccountMode, MarginMode
 from btcn.contracts.plan import RebalanceMode
 from btcn.core.durations import Duration
 from btcn.core.intents import (
@@ -208,7 +208,7 @@ class AccountSettings(Section):
     collateral where the venue does not say: backtests and paper. The default is the documented
     example of Gate's API docs, not Gate's live schedule (live runs read the venue's)."""
 
-    mode: Literal["classic", "unified"] = "classic"
+    mode: AccountMode = "classic"
     btc_discount_tiers: Annotated[
         list[tuple[Annotated[float, Field(ge=0)], Fraction]], AfterValidator(_check_tiers)
     ] = Field(
