@@ -85,7 +85,7 @@ def test_unified_snapshot_is_version_3_and_matches_the_rule(
 def test_a_classic_snapshot_stays_version_2(srv_classic: FakeServer, vclock: VirtualClock) -> None:
     snap = stage.gate_snapshot(settings_for(srv_classic, "classic"), NOW_MS, deps(vclock))
     assert snap.schema_version == 2 and snap.unified is None
-    assert '"unified"' in dump_json(snap)  # the optional field is written as null
+    assert '"unified"' not in dump_json(snap)  # written exactly as version 2 was
     text = dump_json(snap).replace('"schema_version": 2', '"schema_version": 3')
     with pytest.raises(InvalidInputError, match="exactly when its schema_version is 3"):
         parse_artifact(text, Snapshot)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from btcn.contracts.base import Artifact, Model
 
@@ -141,6 +141,14 @@ class Snapshot(Artifact):
     spot_spec: SpotSpec = SpotSpec()
     perp_spec: PerpSpec = PerpSpec()
     unified: UnifiedAccountInfo | None = None
+
+    @model_serializer(mode="wrap")
+    def _classic_bytes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a classic snapshot is written exactly as version 2 was: no "unified" key at all
+        data: dict[str, Any] = handler(self)
+        if self.unified is None:
+            data.pop("unified", None)
+        return data
 
     @model_validator(mode="after")
     def _version_matches_account(self) -> Snapshot:
