@@ -20,8 +20,8 @@ from btcn.core.planner import PlannerParams, decide
 from btcn.core.projection import project
 from btcn.core.signals import NO_SIGNAL
 from btcn.core.threshold import AtrReading
-from btcn.core.unified import MarginRules, account_margin
-from btcn.core.unified_guard import MarginGuard, spendable_usdt, unified_book
+from btcn.core.unified import MarginGuard, MarginRules, account_margin
+from btcn.core.unified_guard import spendable_usdt, unified_book
 from btcn.data.signals import Signals
 from tests.backtest.support import BAR, GATE_FEES, ZERO_FEES, candles, funding_at, market, run
 from tests.backtest.test_properties import trades_key

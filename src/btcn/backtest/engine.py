@@ -374,8 +374,12 @@ class Engine:
         fb = led.float_book()
         if fb.long_btc + fb.short_btc == 0:
             return
-        if self.unified is not None:
-            liquidate_account(self, j, ts_ms)
+        if self.unified is not None:  # the whole account, by the unified rule
+            done = liquidate_account(m, led, self.unified, self.p.fees, j, ts_ms)
+            if done is not None:
+                self.cols["fees_usdt"][j - self.first] += float(done[0])
+                self.liquidations.append(done[1])
+                self.pending = []
             return
         lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
         if not liquidation_mask(fb, lo, hi, self.mmr):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -13,10 +12,8 @@ from btcn.backtest.ledger import Ledger
 from btcn.contracts.enums import Action, Leg
 from btcn.contracts.snapshot import PerpSpec, SpotSpec
 from btcn.core.planner import PlannerParams
+from btcn.core.unified import MarginRules
 from btcn.exchange.paper import FeeRates
-
-if TYPE_CHECKING:
-    from btcn.backtest.unified import UnifiedSpec
 
 F64 = npt.NDArray[np.float64]
 
@@ -32,6 +29,15 @@ class EngineParams:
     spot_spec: SpotSpec = field(default_factory=SpotSpec)
     perp_spec: PerpSpec = field(default_factory=PerpSpec)
     unified: UnifiedSpec | None = None  # a unified account's rules; None: classic
+
+
+@dataclass(frozen=True, slots=True)
+class UnifiedSpec:
+    """What a run needs to model a unified account (settings ``[account]``, ``[backtest]``):
+    :mod:`btcn.backtest.unified`."""
+
+    rules: MarginRules
+    interest_apr: float
 
 
 @dataclass(slots=True)

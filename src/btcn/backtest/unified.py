@@ -20,31 +20,24 @@ equal to the Decimal rule by a property test):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from btcn.backtest.records import LiquidationEvent
+from btcn.backtest.ledger import Ledger
+from btcn.backtest.market import Market
+from btcn.backtest.records import LiquidationEvent, UnifiedSpec
 from btcn.contracts.enums import Action, Leg
 from btcn.core import unified as u
 from btcn.core.money import dec
 from btcn.core.valuation import FloatBook
 
 if TYPE_CHECKING:
-    from btcn.backtest.engine import Engine
+    from btcn.exchange.paper import FeeRates
 
 YEAR_MS = 365 * 86_400_000
 UNIFIED_COLUMNS = ("margin_balance_usdt", "mmr", "interest_usdt")
-
-
-@dataclass(frozen=True, slots=True)
-class UnifiedSpec:
-    """What a run needs to model a unified account (settings ``[account]``, ``[backtest]``)."""
-
-    rules: u.MarginRules
-    interest_apr: float
 
 
 class UnifiedModel:
@@ -99,20 +92,20 @@ class UnifiedModel:
         }
 
 
-def liquidate_account(engine: Engine, j: int, ts_ms: int) -> None:
-    """The account is liquidated at bar ``j``'s worst price (module docstring)."""
-    m, led, model = engine.m, engine.ledger, engine.unified
-    assert model is not None
+def liquidate_account(
+    m: Market, led: Ledger, model: UnifiedModel, fees: FeeRates, j: int, ts_ms: int
+) -> tuple[Decimal, LiquidationEvent] | None:
+    """The account liquidated at bar ``j``'s worst price (module docstring): ``(fees paid, the
+    event)``, or None when the bar does not breach. The caller records both and drops its orders."""
     fb = led.float_book()
     lo, hi = float(m.perp_low[j]), float(m.perp_high[j])
     if not model.liquidation_mask(fb, lo, hi):
-        return
+        return None
     price_f = model.worst_price(fb, lo, hi)
     mb = float(u.margin_balance_f(fb.spot_usdt, fb.spot_btc, fb.long_btc, fb.long_entry_usdt,
                                   fb.short_btc, fb.short_entry_usdt, price_f, model.rules))  # fmt: skip
     mm = float(u.maintenance_margin_f(fb.long_btc, fb.short_btc, price_f, model.rules))
     price = dec(price_f)
-    fees = engine.p.fees
     fee_bar = Decimal(0)
     for leg, action, rate in (
         (Leg.BTC_PERP_LONG, Action.CLOSE_LONG, fees.perp_taker),
@@ -127,6 +120,4 @@ def liquidate_account(engine: Engine, j: int, ts_ms: int) -> None:
         absorbed = -led.spot_usdt
         led.spot_usdt = Decimal(0)
         led._changed()
-    engine.cols["fees_usdt"][j - engine.first] += float(fee_bar)
-    engine.liquidations.append(LiquidationEvent(j, ts_ms, price_f, mb, mm, absorbed))
-    engine.pending = []
+    return fee_bar, LiquidationEvent(j, ts_ms, price_f, mb, mm, absorbed)

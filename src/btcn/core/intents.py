@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from btcn.contracts.enums import Action, Leg, Side, Signal
 from btcn.contracts.plan import PlannedPurpose, RebalanceMode, VenueUnit
 from btcn.core.durations import Duration
 from btcn.core.treasury import TreasuryParams
+from btcn.core.unified import MarginGuard
 
-if TYPE_CHECKING:
-    from btcn.core.unified_guard import MarginGuard
 # The defaults of the decision's durations, as ``btcn.toml`` writes them: the settings take their
 # defaults from here (and every other default from the fields of PlannerParams and TreasuryParams),
 # so the core and the settings cannot disagree.

@@ -141,6 +141,18 @@ class MarginRules:
 
 
 @dataclass(frozen=True, slots=True)
+class MarginGuard:
+    """A unified plan's limits (``core.unified_guard``): the rule, IMR and liquidation distance
+    limits, the USDT reserve (fraction of NAV) and whether the snapshot showed a loan."""
+
+    rules: MarginRules
+    min_imr: Decimal
+    min_distance: float
+    usdt_reserve: Decimal
+    has_loan: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AccountMargin:
     """The account-level figures at one price (ratios None without a perp position)."""
 

@@ -10,22 +10,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from btcn.core.book import Book
 from btcn.core.guardrails import GuardrailCheck
 from btcn.core.money import ZERO
-from btcn.core.unified import AccountMargin, MarginRules, UnifiedBook, account_margin
-
-
-@dataclass(frozen=True, slots=True)
-class MarginGuard:
-    rules: MarginRules
-    min_imr: Decimal
-    min_distance: float
-    usdt_reserve: Decimal  # fraction of NAV kept in USDT for funding and fees
-    has_loan: bool = False  # the snapshot showed a loan
+from btcn.core.unified import AccountMargin, MarginGuard, UnifiedBook, account_margin
 
 
 def unified_book(book: Book, mult: Decimal) -> UnifiedBook:

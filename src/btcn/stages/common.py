@@ -10,8 +10,7 @@ from btcn.core.book import Book, Quotes
 from btcn.core.money import dec
 from btcn.core.planner import PlannerParams
 from btcn.core.treasury import TreasuryParams
-from btcn.core.unified import DiscountTier, MarginRules
-from btcn.core.unified_guard import MarginGuard
+from btcn.core.unified import DiscountTier, MarginGuard, MarginRules
 from btcn.exchange.paper import FeeRates
 from btcn.runtime.settings import Settings
 
