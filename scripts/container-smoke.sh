@@ -81,9 +81,12 @@ main_job() { # ENGINE RUN OPTIONS...: backtest + audit + report into /data/run
   run "$@" "${examples[@]}" "$image" -q backtest --candles /examples/data/spot_5m \
     --perp /examples/data/perp_5m --funding /examples/data/funding --config /examples/btcn.toml \
     --out /data/run > /dev/null || die "backtest in the container failed (exit $?; set-up: $*)"
+  # exit 8 is the audit's finding (a KPI drifted from its target; the example month's fee drag
+  # does), not a failure: Log.xlsx is written either way
+  local rc=0
   run "$@" "${examples[@]}" "$image" -q audit --run /data/run --log /data/run/Log.xlsx \
-    --config /examples/btcn.toml > /dev/null \
-    || die "audit in the container failed (exit $?; set-up: $*)"
+    --config /examples/btcn.toml > /dev/null || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 8 ] || die "audit in the container failed (exit $rc; set-up: $*)"
   run "$@" "${examples[@]}" "$image" -q report --run /data/run --config /examples/btcn.toml \
     > /dev/null || die "report in the container failed (exit $?; set-up: $*)"
 }
