@@ -81,3 +81,44 @@ def test_plan_paper_and_backtest_fill_the_same_book(steps) -> None:
         # at the fill's own price a fill costs its fee (a spot buy's fee is BTC), up to Decimal's
         # 28 digits in an average entry price
         assert abs(nav(plan, price) - (before - qty * price * rate)) <= D("1e-15") * before
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(OPEN)),
+            st.booleans(),
+            st.integers(1, 50_000),
+            st.integers(1_000_000, 20_000_000),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_unified_paper_and_backtest_hold_one_usdt_balance(steps) -> None:
+    """On a unified account the paper venue and the backtest ledger settle every fill into one
+    USDT balance, the same one, and it holds what the classic book's two wallets hold together."""
+    spot_fee, perp_fee = D("0.001"), D("0.0005")
+    led = Ledger(D(10) ** 9, MULT, unified=True)
+    paper = classic = led.book()
+    for leg, close, units, cents in steps:
+        price = D(cents) / 100
+        qty = D(units) * MULT
+        if close:
+            qty = min(qty, held(classic, leg))
+            if qty <= 0:
+                continue
+        action = CLOSE[leg] if close else OPEN[leg]
+        rate = spot_fee if leg is Leg.BTC_SPOT else perp_fee
+        led.fill(0, 0, leg, action, qty, price, rate, "taker")
+        fill = PaperFill(qty, qty, price, qty * price * rate, False)
+        paper, _ = apply_fill(paper, leg, action, fill, MULT, rate, unified=True)
+        classic, _ = apply_fill(classic, leg, action, fill, MULT, rate)
+        assert led.book() == paper
+        assert paper.futures_usdt == 0
+        # equal up to Decimal's 28 digits (the one balance rounds where two wallets did not)
+        total = classic.spot_usdt + classic.futures_usdt
+        assert abs(paper.spot_usdt - total) <= D("1e-15") * abs(total)
+        assert (paper.spot_btc, paper.long_contracts, paper.short_contracts) == (
+            classic.spot_btc, classic.long_contracts, classic.short_contracts)  # fmt: skip

@@ -22,7 +22,7 @@ from btcn.core.book import Book
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ZERO
 from btcn.core.positions import PositionTracker
-from btcn.core.projection import fill_book, spot_btc_received
+from btcn.core.projection import fill_book, one_balance, spot_btc_received
 from btcn.core.valuation import FloatBook
 
 
@@ -112,9 +112,8 @@ class Ledger:
             if effect.flipped:
                 raise LedgerError(f"{action} of {qty_btc} BTC flipped the {leg} leg")
         before = self.spot_usdt
-        self.spot_usdt, self.futures_usdt = done.book.spot_usdt, done.book.futures_usdt
-        if self.unified:  # one USDT balance: the perp's PnL and fee settle in it
-            self.spot_usdt, self.futures_usdt = self.spot_usdt + self.futures_usdt, ZERO
+        after = one_balance(done.book) if self.unified else done.book
+        self.spot_usdt, self.futures_usdt = after.spot_usdt, after.futures_usdt
         spot_buy = buy and leg is Leg.BTC_SPOT
         if self.spot_usdt < 0 and (not self.unified or (spot_buy and self.spot_usdt < before)):
             raise LedgerError(f"spot USDT went negative ({self.spot_usdt})")

@@ -7,7 +7,7 @@ treasury (margin of the planned perp book). Fees follow the venue: a spot buy's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -81,6 +81,16 @@ def fill_book(book: Book, leg: Leg, buy: bool, qty_btc: Decimal, price: Decimal,
         out = Book(book.spot_usdt, book.spot_btc, wallet, book.long_contracts,
                    book.long_entry_usdt, f.qty_btc / mult, f.entry_price)  # fmt: skip
     return BookFill(out, fee, ZERO, f)
+
+
+def one_balance(book: Book) -> Book:
+    """A unified account's book: one USDT balance, so what a fill or funding put in the futures
+    wallet (perp PnL, fees, funding) is settled into it. The backtest ledger and the paper venue
+    hold a unified book this way; a classic book is never passed here."""
+    if book.futures_usdt == 0:
+        return book
+    return replace(book, spot_usdt=book.spot_usdt + book.futures_usdt, futures_usdt=ZERO,
+                   futures_available_usdt=None)  # fmt: skip
 
 
 def project(

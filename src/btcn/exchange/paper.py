@@ -26,7 +26,7 @@ from btcn.contracts.plan import PlannedOrder
 from btcn.core.book import Book
 from btcn.core.legs import SIDE_OF
 from btcn.core.money import ONE, ZERO, round_down_to_step
-from btcn.core.projection import fill_book
+from btcn.core.projection import fill_book, one_balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +104,15 @@ def clip_spot_fill(
 
 
 def apply_fill(book: Book, leg: Leg, action: Action, fill: PaperFill, multiplier_btc: Decimal,
-               fee_rate: Decimal) -> tuple[Book, Decimal]:  # fmt: skip
+               fee_rate: Decimal, *, unified: bool = False) -> tuple[Book, Decimal]:  # fmt: skip
     """The book after one fill (:func:`btcn.core.projection.fill_book`, the arithmetic plan and
-    backtest use), and the PnL it realised (perp legs only)."""
+    backtest use), and the PnL it realised (perp legs only). On a unified account the perp's PnL
+    and fee settle into the one USDT balance (:func:`btcn.core.projection.one_balance`), as in the
+    backtest ledger."""
     done = fill_book(book, leg, SIDE_OF[action].value == "BUY", fill.qty_btc, fill.price_usdt,
                      fee_rate, multiplier_btc)  # fmt: skip
-    return done.book, done.leg.realized_pnl_usdt if done.leg is not None else ZERO
+    after = one_balance(done.book) if unified else done.book
+    return after, done.leg.realized_pnl_usdt if done.leg is not None else ZERO
 
 
 def apply_transfer(book: Book, from_wallet: str, amount: Decimal) -> tuple[Book, Decimal]:

@@ -171,7 +171,8 @@ def simulate_plan(
                 if g is not None:
                     book, _ = apply_fill(book, order.leg, order.action, g,
                                          plan.perp_spec.multiplier_btc,
-                                         fees.rate(order.leg, g.maker))  # fmt: skip
+                                         fees.rate(order.leg, g.maker),
+                                         unified=settings.account.mode == "unified")  # fmt: skip
                     kept.append(g)
             fills = kept
         filled = sum((f.qty_venue for f in fills), ZERO)
