@@ -2,7 +2,8 @@
 (2023-10-01 .. 2025-03-31), default settings and fees of each mode.
 
 Prints per mode: net CAGR, the market's funding APR (mean 8 h rate x 3 x 365) and their ratio,
-hedged fraction (mean short notional / NAV), fee drag (fees per year, % of the starting NAV),
+hedged fraction (mean short notional / NAV), fee drag (fees / funding, as summary.csv's
+`fee_drag`) and fee cost (fees per year, % of the starting NAV),
 minimum liquidation distance (classic: the futures wallet's; unified: the account's), liquidations,
 |net delta| p99 (% of NAV, after the first rebalance), transfers, and borrowing (bars with a
 negative USDT balance, interest paid). ``--starts`` adds every start on the 1st and 16th of a month.
@@ -71,7 +72,7 @@ def measure(m, s: Settings, first: int = 0, stop: int | None = None) -> dict:  #
         "funding_apr_pct": 100 * apr,
         "ratio_pct": 100 * cagr / apr if apr else float("nan"),
         "hedged_fraction": float(np.mean(hedged)) if hedged.size else float("nan"),
-        "fee_drag_pct_yr": 100 * fees / nav0 / years,
+        "fee_cost_pct_yr": 100 * fees / nav0 / years,
         "fees_usdt": fees,
         "funding_usdt": float(out.ledger.funding_usdt),
         "min_liq_distance": float(np.nanmin(liq)) if np.isfinite(liq).any() else float("nan"),
@@ -135,7 +136,8 @@ def main() -> None:
               f"{t.max_delta_drift}")  # fmt: skip
         print(f"  net CAGR {r['net_cagr_pct']:.2f} %, funding APR {r['funding_apr_pct']:.2f} %, "
               f"ratio {r['ratio_pct']:.1f} %; hedged fraction {r['hedged_fraction']:.3f}; "
-              f"fee drag {r['fee_drag_pct_yr']:.2f} %/yr ({r['fees_usdt']:.0f} USDT; funding "
+              f"fee drag {100 * r['fees_usdt'] / r['funding_usdt']:.1f} % of funding, fee cost "
+              f"{r['fee_cost_pct_yr']:.2f} %/yr of NAV ({r['fees_usdt']:.0f} USDT; funding "
               f"{r['funding_usdt']:.0f}); rebalances {r['rebalances']}")  # fmt: skip
         print(f"  min liquidation distance {r['min_liq_distance']:.3f}; liquidations "
               f"{r['liquidations']}; |net delta| p99 {r['nd_p99_pct']:.4f} % NAV; transfers "
