@@ -44,20 +44,22 @@ def nav(book: Book, price: Decimal) -> Decimal:
     return book.spot_usdt + book.spot_btc * price + book.futures_usdt + upnl
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(list(OPEN)),
-            st.booleans(),
-            st.integers(1, 50_000),
-            st.integers(1_000_000, 20_000_000),
-            st.sampled_from([0, 2, 5, 10]),
-        ),
-        min_size=1,
-        max_size=25,
+# fills: (leg, close?, size in contracts of MULT, price in cents, spare)
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(list(OPEN)),
+        st.booleans(),
+        st.integers(1, 50_000),
+        st.integers(1_000_000, 20_000_000),
+        st.sampled_from([0, 2, 5, 10]),
     ),
+    min_size=1,
+    max_size=25,
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(STEPS)
 def test_plan_paper_and_backtest_fill_the_same_book(steps) -> None:
     spot_fee, perp_fee = D("0.001"), D("0.0005")
     led = Ledger(D(10) ** 9, MULT)
@@ -84,25 +86,14 @@ def test_plan_paper_and_backtest_fill_the_same_book(steps) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(list(OPEN)),
-            st.booleans(),
-            st.integers(1, 50_000),
-            st.integers(1_000_000, 20_000_000),
-        ),
-        min_size=1,
-        max_size=25,
-    ),
-)
+@given(STEPS)
 def test_unified_paper_and_backtest_hold_one_usdt_balance(steps) -> None:
     """On a unified account the paper venue and the backtest ledger settle every fill into one
     USDT balance, the same one, and it holds what the classic book's two wallets hold together."""
     spot_fee, perp_fee = D("0.001"), D("0.0005")
     led = Ledger(D(10) ** 9, MULT, unified=True)
     paper = classic = led.book()
-    for leg, close, units, cents in steps:
+    for leg, close, units, cents, _ in steps:
         price = D(cents) / 100
         qty = D(units) * MULT
         if close:
